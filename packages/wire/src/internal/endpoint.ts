@@ -1,0 +1,140 @@
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as CloseReason from "../CloseReason.js"
+import type { CloseError, Frame, Transport } from "../Transport.js"
+
+/** @internal What a concrete connection (ws socket, in-memory peer) must do for an endpoint. */
+export interface Driver {
+  /** Whether data frames may still be written. */
+  readonly canWrite: () => boolean
+  /** Writes a frame; calls `flushed` when the frame left the process, or at once when it cannot tell. */
+  readonly write: (frame: Frame, flushed: (error?: Error) => void) => void
+  /** Bytes written but not yet flushed. */
+  readonly buffered: () => number
+  /** Sends a close frame, unless one was sent or received already. */
+  readonly startClose: (code: number, reason: string) => void
+  /** Drops the connection without a closing handshake. */
+  readonly kill: () => void
+  readonly pause: () => void
+  readonly resume: () => void
+}
+
+/** @internal */
+export interface EndpointOptions {
+  /** Frames buffered before reading from the connection pauses. */
+  readonly receiveHighWaterMark: number
+  /** Unflushed bytes above which `send` waits for the frame to leave. */
+  readonly sendHighWaterMark: number
+  readonly makeCloseError: MakeCloseError
+}
+
+/** @internal The event side of an endpoint, called by its driver. */
+export interface Endpoint {
+  readonly transport: Transport
+  readonly onFrame: (frame: Frame) => void
+  /** The connection is gone; `code` and `reason` are those of the close frame received, if any. */
+  readonly onClose: (code: number, reason: string) => void
+}
+
+/** @internal */
+export type MakeCloseError = (fields: {
+  readonly code: number
+  readonly reason: string
+  readonly initiator: "local" | "remote"
+}) => CloseError
+
+/** @internal Builds an endpoint synchronously, so that no frame can arrive before its listeners. */
+export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint => {
+  const mailbox = Effect.runSync(Mailbox.make<Frame, CloseError>())
+  const closed = Deferred.unsafeMake<CloseError>(FiberId.none)
+  let localClose: { readonly code: number; readonly reason: string } | undefined
+  let closeError: CloseError | undefined
+  let paused = false
+
+  const resumeIfDrained = <A>(frames: A): A => {
+    if (paused && Option.getOrElse(mailbox.unsafeSize(), () => 0) === 0) {
+      paused = false
+      driver.resume()
+    }
+    return frames
+  }
+
+  const whenClosed = Effect.flatMap(Deferred.await(closed), Effect.fail)
+
+  const send = (frame: Frame): Effect.Effect<void, CloseError> =>
+    Effect.suspend(() => {
+      if (!driver.canWrite()) return whenClosed
+      if (driver.buffered() < options.sendHighWaterMark) {
+        driver.write(frame, ignoreFlush)
+        return Effect.void
+      }
+      return Effect.async<void, CloseError>((resume) => {
+        driver.write(frame, (error) => resume(error === undefined ? Effect.void : whenClosed))
+      })
+    })
+
+  const close = (code: number, reason = ""): Effect.Effect<CloseError> =>
+    Effect.suspend(() => {
+      if (closeError === undefined && localClose === undefined && driver.canWrite()) {
+        if (!CloseReason.isSendableCode(code)) return Effect.dieMessage(`close code ${code} cannot be sent`)
+        localClose = { code, reason: CloseReason.truncate(reason) }
+        driver.startClose(localClose.code, localClose.reason)
+        // A paused reader would never see the peer's close frame.
+        if (paused) {
+          paused = false
+          driver.resume()
+        }
+      }
+      return Deferred.await(closed)
+    })
+
+  const terminate = (code?: number, reason = ""): Effect.Effect<CloseError> =>
+    Effect.suspend(() => {
+      if (closeError === undefined && localClose === undefined) {
+        localClose = { code: code ?? 1006, reason: CloseReason.truncate(reason) }
+        if (code !== undefined && driver.canWrite() && CloseReason.isSendableCode(code)) {
+          driver.startClose(code, localClose.reason)
+        }
+      }
+      if (closeError === undefined) driver.kill()
+      return Deferred.await(closed)
+    })
+
+  const transport: Transport = {
+    frames: Mailbox.toStream(mailbox).pipe(Stream.mapChunks(resumeIfDrained)),
+    send,
+    close,
+    terminate,
+    closed: Deferred.await(closed),
+    isOpen: Effect.sync(() => closeError === undefined && localClose === undefined && driver.canWrite())
+  }
+
+  return {
+    transport,
+    onFrame: (frame) => {
+      if (closeError !== undefined) return
+      mailbox.unsafeOffer(frame)
+      if (!paused && Option.getOrElse(mailbox.unsafeSize(), () => 0) >= options.receiveHighWaterMark) {
+        paused = true
+        driver.pause()
+      }
+    },
+    onClose: (code, reason) => {
+      const makeError = options.makeCloseError
+      if (closeError !== undefined) return
+      closeError =
+        localClose === undefined
+          ? makeError({ code, reason, initiator: "remote" })
+          : makeError({ code: localClose.code, reason: localClose.reason, initiator: "local" })
+      mailbox.unsafeDone(Exit.fail(closeError))
+      Deferred.unsafeDone(closed, Effect.succeed(closeError))
+    }
+  }
+}
+
+const ignoreFlush = (): void => {}

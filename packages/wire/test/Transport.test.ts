@@ -1,0 +1,153 @@
+import { Transport } from "@protokernel/wire"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Deferred, Effect, Either, Fiber, Layer, Stream } from "effect"
+
+const firstFrames = (transport: Transport.Transport, n: number) =>
+  transport.frames.pipe(Stream.take(n), Stream.runCollect, Effect.map(Chunk.toArray))
+
+/** Runs `handler` on every server connection; returns the server URL. */
+const serve = <E>(handler: (transport: Transport.Transport) => Effect.Effect<void, E>) =>
+  Effect.gen(function* () {
+    const server = yield* Transport.TransportServer
+    yield* Effect.forkScoped(server.run(handler))
+    return server.url
+  })
+
+const suites = [
+  ["ws", Layer.merge(Transport.layerWsServer({ maxMessageBytes: 1024 }), Transport.layerWsConnector)],
+  ["memory", Transport.layerMemory({ maxMessageBytes: 1024 })]
+] as const
+
+for (const [name, layer] of suites) {
+  describe(`Transport over ${name}`, () => {
+    it.scoped("keeps text and binary frames apart and in order", () =>
+      Effect.gen(function* () {
+        const url = yield* serve((t) => t.frames.pipe(Stream.runForEach(t.send), Effect.ignore))
+        const connector = yield* Transport.Connector
+        const client = yield* connector.connect(url)
+        yield* client.send(new Uint8Array([1]))
+        yield* client.send("t")
+        yield* client.send(new Uint8Array([2, 255]))
+        const frames = yield* firstFrames(client, 3)
+        assert.deepStrictEqual(
+          frames.map((f) => (typeof f === "string" ? f : Array.from(f))),
+          [[1], "t", [2, 255]]
+        )
+      }).pipe(Effect.provide(layer))
+    )
+
+    it.scoped("a server close reaches the client as a remote CloseError with code and reason", () =>
+      Effect.gen(function* () {
+        const serverSaw = yield* Deferred.make<Transport.CloseError>()
+        const url = yield* serve((t) =>
+          Effect.flatMap(t.close(3004, "access key revoked"), (e) => Deferred.succeed(serverSaw, e))
+        )
+        const client = yield* (yield* Transport.Connector).connect(url)
+        const error = yield* client.frames.pipe(Stream.runDrain, Effect.flip)
+        assert.deepStrictEqual(
+          { code: error.code, reason: error.reason, initiator: error.initiator },
+          { code: 3004, reason: "access key revoked", initiator: "remote" }
+        )
+        const local = yield* Deferred.await(serverSaw)
+        assert.deepStrictEqual([local.code, local.initiator], [3004, "local"])
+        // Sending on a closed connection fails with the same error instead of hanging.
+        const late = yield* Effect.flip(client.send("late"))
+        assert.strictEqual(late.code, 3004)
+      }).pipe(Effect.provide(layer))
+    )
+
+    it.scoped("close reasons are cut to 123 UTF-8 bytes at a character boundary", () =>
+      Effect.gen(function* () {
+        const url = yield* serve((t) => Effect.asVoid(t.close(3001, "é".repeat(100))))
+        const client = yield* (yield* Transport.Connector).connect(url)
+        const error = yield* client.closed
+        assert.strictEqual(error.reason, "é".repeat(61))
+      }).pipe(Effect.provide(layer))
+    )
+
+    it.scoped("a message over the limit closes with 1009", () =>
+      Effect.gen(function* () {
+        const url = yield* serve((t) => Effect.ignore(Stream.runDrain(t.frames)))
+        const client = yield* (yield* Transport.Connector).connect(url)
+        yield* client.send(new Uint8Array(1025))
+        const error = yield* client.closed
+        assert.deepStrictEqual([error.code, error.initiator], [1009, "remote"])
+      }).pipe(Effect.provide(layer))
+    )
+
+    it.scoped("a handler that ends closes with 1000, one that dies closes with 1011", () =>
+      Effect.gen(function* () {
+        const url = yield* serve((t) =>
+          Effect.flatMap(Stream.runHead(t.frames), (first) =>
+            first._tag === "Some" && first.value === "die" ? Effect.dieMessage("boom") : Effect.void
+          )
+        )
+        const connector = yield* Transport.Connector
+        const ok = yield* connector.connect(url)
+        yield* ok.send("fine")
+        assert.strictEqual((yield* ok.closed).code, 1000)
+        const bad = yield* connector.connect(url)
+        yield* bad.send("die")
+        assert.strictEqual((yield* bad.closed).code, 1011)
+      }).pipe(Effect.provide(layer))
+    )
+
+    it.scoped("interrupting the server closes live connections with its shutdown code", () =>
+      Effect.gen(function* () {
+        const server = yield* Transport.TransportServer
+        const accepted = yield* Deferred.make<void>()
+        const running = yield* Effect.forkScoped(
+          server.run(() => Effect.zipRight(Deferred.succeed(accepted, undefined), Effect.never), {
+            shutdownClose: { code: 1001, reason: "server shutting down" }
+          })
+        )
+        const client = yield* (yield* Transport.Connector).connect(server.url)
+        yield* Deferred.await(accepted)
+        yield* Fiber.interrupt(running)
+        const error = yield* client.closed
+        assert.deepStrictEqual([error.code, error.reason], [1001, "server shutting down"])
+      }).pipe(Effect.provide(layer))
+    )
+  })
+}
+
+describe("Transport over ws", () => {
+  it.scoped("pauses reading when the consumer falls behind and delivers everything once it catches up", () =>
+    Effect.gen(function* () {
+      const total = 2000
+      const url = yield* serve((t) =>
+        Effect.forEach(
+          Array.from({ length: total }, (_, i) => i),
+          (i) => t.send(new Uint8Array(512).fill(i % 251)),
+          {
+            discard: true
+          }
+        ).pipe(Effect.zipRight(Effect.never), Effect.ignore)
+      )
+      const client = yield* Transport.connectWs(url, { receiveHighWaterMark: 8 })
+      // Let the server write everything while nobody reads: only the high-water mark is buffered here.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      const frames = yield* firstFrames(client, total)
+      assert.strictEqual(frames.length, total)
+      assert.isTrue(frames.every((f, i) => typeof f !== "string" && f.byteLength === 512 && f[0] === i % 251))
+    }).pipe(Effect.provide(Transport.layerWsServer()))
+  )
+
+  it.scoped("a refused connection fails with ConnectError", () =>
+    Effect.gen(function* () {
+      const result = yield* Effect.either(Transport.connectWs("ws://127.0.0.1:1"))
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "ConnectError")
+    })
+  )
+
+  it.scoped("upgrades outside the configured path are refused", () =>
+    Effect.gen(function* () {
+      const server = yield* Transport.makeWsServer({ path: "/api/ws" })
+      yield* Effect.forkScoped(server.run(() => Effect.never))
+      const wrong = yield* Effect.either(Transport.connectWs(`${server.url}/other`))
+      assert.isTrue(Either.isLeft(wrong))
+      const right = yield* Transport.connectWs(`${server.url}/api/ws`)
+      assert.isTrue(yield* right.isOpen)
+    })
+  )
+})
