@@ -1,0 +1,151 @@
+/**
+ * Why an rwws client call or connection failed, and whether reconnecting can help.
+ *
+ * @since 0.1.0
+ */
+import * as Transport from "@protokernel/wire/Transport"
+import * as Schema from "effect/Schema"
+import { InvalidAccessKey } from "./AccessKey.js"
+import * as CloseCode from "./CloseCode.js"
+import { PacketError } from "./PacketError.js"
+
+/**
+ * The server closed the connection (its close frame came first), or the connection was lost (1006).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@protokernel/rwws/ConnectionClosed")(
+  "ConnectionClosed",
+  { code: Schema.Int, reason: Schema.String }
+) {
+  /** The code's name from the protocol's table, e.g. `"Unauthorized"`. */
+  get codeName(): string {
+    return CloseCode.nameOf(this.code)
+  }
+
+  override get message(): string {
+    return `closed ${this.code} (${CloseCode.nameOf(this.code)})${this.reason === "" ? "" : `: ${this.reason}`}`
+  }
+}
+
+/**
+ * The first message was not the `6d 73` hello: the URL is not an rwws endpoint. Fatal.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BadHello extends Schema.TaggedError<BadHello>("@protokernel/rwws/BadHello")("BadHello", {
+  /** What arrived instead, as hex (binary) or `text(<length>)`, cut to 32 bytes. */
+  received: Schema.String
+}) {
+  override get message(): string {
+    return `bad_hello: expected 6d 73, received ${this.received}`
+  }
+}
+
+/**
+ * The server answered the authentication with something other than a Pong. Retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProtocolViolation extends Schema.TaggedError<ProtocolViolation>("@protokernel/rwws/ProtocolViolation")(
+  "ProtocolViolation",
+  { detail: Schema.String }
+) {
+  override get message(): string {
+    return `protocol violation: ${this.detail}`
+  }
+}
+
+/**
+ * No hello, no authentication Pong, or no Pong for a Ping in time. Retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Timeout extends Schema.TaggedError<Timeout>("@protokernel/rwws/Timeout")("Timeout", {
+  phase: Schema.Literal("hello", "auth", "pong"),
+  millis: Schema.Number
+}) {
+  override get message(): string {
+    return `${this.phase} timeout after ${this.millis} ms`
+  }
+}
+
+/**
+ * Options the client refuses, e.g. a ping interval over 30 s.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>("@protokernel/rwws/InvalidOptions")(
+  "InvalidOptions",
+  { detail: Schema.String }
+) {
+  override get message(): string {
+    return `invalid rwws client options: ${this.detail}`
+  }
+}
+
+/**
+ * The client was closed by its owner.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClientClosed extends Schema.TaggedError<ClientClosed>("@protokernel/rwws/ClientClosed")(
+  "ClientClosed",
+  {}
+) {
+  override get message(): string {
+    return "the rwws client is closed"
+  }
+}
+
+/**
+ * Everything an rwws client can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RwwsError =
+  | ConnectionClosed
+  | BadHello
+  | ProtocolViolation
+  | Timeout
+  | InvalidOptions
+  | InvalidAccessKey
+  | PacketError
+  | ClientClosed
+  | Transport.ConnectError
+
+/**
+ * Whether reconnecting may help (spec §5 and §6 step 7): server closes by their code, local causes by
+ * their kind; a refused connection is treated like a lost one.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = (error: RwwsError): boolean => {
+  switch (error._tag) {
+    case "ConnectionClosed":
+      return CloseCode.reactionOf(error.code) === "retry"
+    case "ProtocolViolation":
+    case "Timeout":
+    case "ConnectError":
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * A close the client received, as an error.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromCloseError = (error: Transport.CloseError): ConnectionClosed =>
+  new ConnectionClosed({ code: error.code, reason: error.reason })

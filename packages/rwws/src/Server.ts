@@ -1,0 +1,248 @@
+/**
+ * The rwws reference server: hello, authentication in the spec's check order, the keepalive
+ * deadline, revocation, and the spec's close codes for every kind of bad input.
+ *
+ * @since 0.1.0
+ */
+import * as Transport from "@protokernel/wire/Transport"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberHandle from "effect/FiberHandle"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as AccessKey from "./AccessKey.js"
+import * as CloseCode from "./CloseCode.js"
+import * as Handshake from "./Handshake.js"
+import * as KeyStore from "./KeyStore.js"
+import * as Packet from "./Packet.js"
+import * as Settings from "./Settings.js"
+
+/**
+ * Server options; durations default to the spec's values (§7).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** From the hello to the auth Pong. Default 30 s. */
+  readonly authDeadline?: Duration.DurationInput | undefined
+  /** The client must ping at least this often. Default 30 s. */
+  readonly pingLimit?: Duration.DurationInput | undefined
+  /** Tolerance added to `pingLimit`. Default 2 s. */
+  readonly pingGrace?: Duration.DurationInput | undefined
+  /** Settings the server accepts. Default: the protocol's (none yet). */
+  readonly registry?: Settings.Registry | undefined
+  /** The endpoint path, for `url`. Default `/api/ws`. */
+  readonly path?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class RwwsServer extends Context.Tag("@protokernel/rwws/RwwsServer")<
+  RwwsServer,
+  {
+    /** Where clients connect, e.g. `ws://127.0.0.1:41234/api/ws`. */
+    readonly url: string
+    /** Revokes a key and closes every live session using it with 3004; returns how many were closed. */
+    readonly revoke: (
+      key: Redacted.Redacted<string>
+    ) => Effect.Effect<number, AccessKey.InvalidAccessKey | KeyStore.KeyStoreError>
+    /** How many connections are authenticated now. */
+    readonly sessions: Effect.Effect<number>
+  }
+>() {}
+
+/**
+ * The largest message the server accepts; larger ones close with 1009.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxMessageBytes = 64 * 1024
+
+const duration = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
+  Duration.decode(input ?? fallback)
+
+/**
+ * Serves rwws on the `TransportServer` until the scope closes; open sessions then get 1001.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<RwwsServer["Type"], never, Scope.Scope | Transport.TransportServer | KeyStore.KeyStore> =>
+  Effect.gen(function* () {
+    const server = yield* Transport.TransportServer
+    const keys = yield* KeyStore.KeyStore
+    const authDeadline = duration(options.authDeadline, "30 seconds")
+    const pingWindow = Duration.sum(duration(options.pingLimit, "30 seconds"), duration(options.pingGrace, "2 seconds"))
+    const registry = options.registry ?? Settings.standard
+    const live = new Map<KeyStore.KeyId, Set<Transport.Transport>>()
+
+    const handle = (transport: Transport.Transport): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        let phase: "auth" | "verifying" | "ready" | "closing" = "auth"
+        const deadline = yield* FiberHandle.make()
+
+        const closeWith = (close: CloseCode.Close) =>
+          Effect.suspend(() => {
+            phase = "closing"
+            return Effect.zipRight(
+              Effect.logDebug(`closing ${close.code} ${close.reason}`),
+              Effect.asVoid(transport.close(close.code, close.reason))
+            )
+          })
+
+        const sendPong = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.ignore(transport.send(Packet.encodePong(BigInt(now))))
+        )
+
+        // "More than" the window: at exactly the limit the client is still on time.
+        const armPingDeadline = FiberHandle.run(
+          deadline,
+          Effect.zipRight(
+            Effect.sleep(Duration.sum(pingWindow, Duration.millis(1))),
+            closeWith(CloseCode.server.pingTimeout(Duration.toMillis(pingWindow)))
+          )
+        )
+
+        const admit = (id: KeyStore.KeyId) =>
+          Effect.gen(function* () {
+            if (phase !== "verifying") return
+            phase = "ready"
+            const sessions = live.get(id) ?? new Set()
+            live.set(id, sessions.add(transport))
+            yield* Effect.addFinalizer(() =>
+              Effect.sync(() => sessions.delete(transport) && sessions.size === 0 && live.delete(id))
+            )
+            yield* sendPong
+            yield* armPingDeadline
+          })
+
+        const verify = (key: Uint8Array) =>
+          keys.verify(key).pipe(
+            Effect.matchEffect({
+              onFailure: (error) =>
+                Effect.zipRight(Effect.logWarning(error.message), closeWith(CloseCode.server.serverError)),
+              onSuccess: Option.match({
+                onNone: () => (phase === "verifying" ? closeWith(CloseCode.server.invalidKey) : Effect.void),
+                onSome: admit
+              })
+            })
+          )
+
+        const onFrame = (frame: Transport.Frame): Effect.Effect<void, never, Scope.Scope> => {
+          switch (phase) {
+            case "auth": {
+              const auth = Handshake.decodeAuth(frame)
+              if (Either.isLeft(auth)) return closeWith(auth.left)
+              phase = "verifying"
+              return Effect.asVoid(Effect.forkScoped(verify(auth.right)))
+            }
+            case "ready": {
+              if (typeof frame === "string") return closeWith(CloseCode.server.binaryFramesOnly)
+              const packets = Packet.decodeClient(frame, registry)
+              if (Either.isLeft(packets)) return closeWith(CloseCode.server.protocolError(packets.left.message))
+              let pings = 0
+              for (const packet of packets.right) if (packet._tag === "Ping") pings++
+              if (pings === 0) return Effect.void
+              return Effect.zipRight(Effect.repeatN(sendPong, pings - 1), armPingDeadline)
+            }
+            // While verifying, other messages are dropped; once closing, nothing matters.
+            case "verifying":
+            case "closing":
+              return Effect.void
+          }
+        }
+
+        yield* Effect.ignore(transport.send(Handshake.hello))
+        yield* FiberHandle.run(
+          deadline,
+          Effect.zipRight(
+            Effect.sleep(authDeadline),
+            Effect.suspend(() => (phase === "ready" ? Effect.void : closeWith(CloseCode.server.authTimedOut)))
+          )
+        )
+        yield* transport.frames.pipe(Stream.runForEach(onFrame), Effect.ignore)
+      }).pipe(
+        Effect.scoped,
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.zipRight(
+                Effect.logError("session failed", cause),
+                Effect.asVoid(transport.close(CloseCode.server.serverError.code, CloseCode.server.serverError.reason))
+              )
+        ),
+        Effect.annotateLogs({ module: "RwwsServer" })
+      )
+
+    yield* Effect.forkScoped(
+      server.run(handle, {
+        shutdownClose: { code: CloseCode.server.shuttingDown.code, reason: CloseCode.server.shuttingDown.reason }
+      })
+    )
+
+    return RwwsServer.of({
+      url: `${server.url}${options.path ?? "/api/ws"}`,
+      revoke: (key) =>
+        Effect.gen(function* () {
+          const id = yield* keys.revoke(key)
+          if (Option.isNone(id)) return 0
+          const sessions = [...(live.get(id.value) ?? [])]
+          yield* Effect.forEach(
+            sessions,
+            (transport) => transport.close(CloseCode.server.keyRevoked.code, CloseCode.server.keyRevoked.reason),
+            { concurrency: "unbounded", discard: true }
+          )
+          return sessions.length
+        }),
+      sessions: Effect.sync(() => {
+        let count = 0
+        for (const sessions of live.values()) count += sessions.size
+        return count
+      })
+    })
+  })
+
+/**
+ * The server on any `TransportServer`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<RwwsServer, never, Transport.TransportServer | KeyStore.KeyStore> =>
+  Layer.scoped(RwwsServer, make(options))
+
+/**
+ * The server over `ws` on `host:port` (default 127.0.0.1, a free port), at `/api/ws`, with the 64 KiB
+ * message limit.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWs = (
+  options: Options & { readonly host?: string | undefined; readonly port?: number | undefined } = {}
+): Layer.Layer<RwwsServer, Transport.ListenError, KeyStore.KeyStore> =>
+  layer(options).pipe(
+    Layer.provide(
+      Transport.layerWsServer({
+        host: options.host,
+        port: options.port,
+        path: options.path ?? "/api/ws",
+        maxMessageBytes
+      })
+    )
+  )
