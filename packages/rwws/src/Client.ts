@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Deadline from "@protokernel/wire/Deadline"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -271,8 +272,8 @@ export const make = (
               : Effect.void
           )
 
-        const startTimer = (duration: Duration.Duration, onExpiry: Effect.Effect<unknown>) =>
-          FiberSet.run(timers, Effect.zipRight(Effect.sleep(duration), onExpiry))
+        const startTimer = (instant: number, onExpiry: Effect.Effect<unknown>) =>
+          FiberSet.run(timers, Effect.zipRight(Deadline.sleepUntil(instant), onExpiry))
 
         const publish = (pong: Pong) => PubSub.publish(pongs, pong)
 
@@ -296,7 +297,7 @@ export const make = (
             outstanding.push(entry)
             yield* Effect.ignore(transport.send(pingBytes))
             yield* startTimer(
-              cfg.pongTimeout,
+              Deadline.after(entry.sentAt, cfg.pongTimeout),
               Effect.suspend(() =>
                 outstanding.includes(entry)
                   ? endWith(new ClientError.Timeout({ phase: "pong", millis: Duration.toMillis(cfg.pongTimeout) }), {
@@ -345,7 +346,7 @@ export const make = (
               authSentAt = yield* Clock.currentTimeMillis
               yield* Effect.ignore(transport.send(Handshake.encodeAuth(cfg.key)))
               yield* startTimer(
-                cfg.authTimeout,
+                Deadline.after(authSentAt, cfg.authTimeout),
                 endWith(new ClientError.Timeout({ phase: "auth", millis: Duration.toMillis(cfg.authTimeout) }), {
                   code: 1000,
                   reason: "authentication timeout"
@@ -384,7 +385,7 @@ export const make = (
           })
 
         yield* startTimer(
-          cfg.helloTimeout,
+          Deadline.after(yield* Clock.currentTimeMillis, cfg.helloTimeout),
           endWith(new ClientError.Timeout({ phase: "hello", millis: Duration.toMillis(cfg.helloTimeout) }), {
             code: 1000,
             reason: "hello timeout"
@@ -407,11 +408,12 @@ export const make = (
         Effect.annotateLogs({ module: "RwwsClient", url: cfg.url })
       )
 
-    const delayFor = (attempt: number) =>
+    /** The pause before reconnecting after `failures` failed connections in a row. */
+    const delayFor = (failures: number) =>
       Effect.map(Random.next, (random) => {
         const base = Math.min(
           Duration.toMillis(cfg.backoff.max),
-          Duration.toMillis(cfg.backoff.initial) * 2 ** Math.min(attempt - 1, 30)
+          Duration.toMillis(cfg.backoff.initial) * 2 ** Math.min(failures - 1, 30)
         )
         return Duration.millis(Math.round(base * (1 + cfg.backoff.jitter * (2 * random - 1))))
       })
@@ -419,24 +421,25 @@ export const make = (
     const finish = (final: State, exit: Effect.Effect<boolean>) =>
       Effect.zipRight(SubscriptionRef.set(state, final), exit)
 
-    const loop = (attempt: number): Effect.Effect<void> =>
+    const loop = (failuresBefore: number): Effect.Effect<void> =>
       Effect.gen(function* () {
-        yield* SubscriptionRef.set(state, State.Connecting({ attempt }))
+        yield* SubscriptionRef.set(state, State.Connecting({ attempt: failuresBefore + 1 }))
         const authenticated = yield* Deferred.make<void>()
         const error = yield* Effect.flip(connection(authenticated))
-        const nextAttempt = (yield* Deferred.isDone(authenticated)) ? 1 : attempt + 1
+        // A connection that authenticated resets the backoff.
+        const failures = (yield* Deferred.isDone(authenticated)) ? 1 : failuresBefore + 1
         if (!cfg.reconnect || !ClientError.isRetryable(error)) {
           yield* finish(State.Failed({ error }), Deferred.fail(end, error))
           return
         }
-        const delay = yield* delayFor(nextAttempt)
+        const delay = yield* delayFor(failures)
         yield* Effect.logInfo(`reconnecting in ${Duration.format(delay)}: ${error.message}`)
-        yield* SubscriptionRef.set(state, State.Waiting({ attempt: nextAttempt, delay, error }))
+        yield* SubscriptionRef.set(state, State.Waiting({ attempt: failures + 1, delay, error }))
         yield* Effect.sleep(delay)
-        return yield* loop(nextAttempt)
+        return yield* loop(failures)
       }).pipe(Effect.annotateLogs({ module: "RwwsClient" }))
 
-    const running = yield* Effect.forkScoped(loop(1))
+    const running = yield* Effect.forkScoped(loop(0))
 
     const close = Effect.gen(function* () {
       yield* Fiber.interrupt(running)

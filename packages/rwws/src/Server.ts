@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Deadline from "@protokernel/wire/Deadline"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -108,11 +109,13 @@ export const make = (
         )
 
         // "More than" the window: at exactly the limit the client is still on time.
-        const armPingDeadline = FiberHandle.run(
-          deadline,
-          Effect.zipRight(
-            Effect.sleep(Duration.sum(pingWindow, Duration.millis(1))),
-            closeWith(CloseCode.server.pingTimeout(Duration.toMillis(pingWindow)))
+        const armPingDeadline = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          FiberHandle.run(
+            deadline,
+            Effect.zipRight(
+              Deadline.sleepUntil(Deadline.after(now, pingWindow) + 1),
+              closeWith(CloseCode.server.pingTimeout(Duration.toMillis(pingWindow)))
+            )
           )
         )
 
@@ -165,14 +168,15 @@ export const make = (
           }
         }
 
-        yield* Effect.ignore(transport.send(Handshake.hello))
+        const helloAt = yield* Clock.currentTimeMillis
         yield* FiberHandle.run(
           deadline,
           Effect.zipRight(
-            Effect.sleep(authDeadline),
+            Deadline.sleepUntil(Deadline.after(helloAt, authDeadline)),
             Effect.suspend(() => (phase === "ready" ? Effect.void : closeWith(CloseCode.server.authTimedOut)))
           )
         )
+        yield* Effect.ignore(transport.send(Handshake.hello))
         yield* transport.frames.pipe(Stream.runForEach(onFrame), Effect.ignore)
       }).pipe(
         Effect.scoped,
