@@ -12,7 +12,7 @@ export default defineConfig({
     ])
   },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/**/*.test.ts"],
     setupFiles: ["./test/support/setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

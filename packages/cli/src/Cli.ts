@@ -115,7 +115,7 @@ const demo = Command.make("demo", {}, () => Demo.run()).pipe(
  * @category commands
  */
 export const command = Command.make("protokernel").pipe(
-  Command.withDescription("Reference servers and clients for the rwws and Blazeauth protocols."),
+  Command.withDescription("Reference servers and clients for the rwws WebSocket protocol."),
   Command.withSubcommands([rwws, demo])
 )
 
