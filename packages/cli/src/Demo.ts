@@ -57,8 +57,7 @@ export const run = (options: Options = {}): Effect.Effect<void, CliError.CliErro
     yield* Console.log(`rwws reference server listening on ${server.url}`)
 
     const key = yield* store.issue
-    const keyId = Either.getOrElse(KeyStore.idOf(key), () => "?")
-    yield* Console.log(`issued an access key (32 random bytes, id ${keyId.slice(0, 12)}…)`)
+    yield* Console.log(`issued an access key: 32 random bytes, ${String(key)} in every log`)
 
     const client = yield* Client.make({ url: server.url, accessKey: key, pingInterval })
     yield* client.awaitAuthenticated

@@ -5,7 +5,6 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
@@ -121,12 +120,3 @@ export const makeMemory = (
 export const layerMemory = (
   keys: Iterable<Redacted.Redacted<string>> = []
 ): Layer.Layer<KeyStore, AccessKey.InvalidAccessKey> => Layer.effect(KeyStore, makeMemory(keys))
-
-/**
- * The id a key has in any store.
- *
- * @since 0.1.0
- * @category accessors
- */
-export const idOf = (key: Redacted.Redacted<string>): Either.Either<KeyId, AccessKey.InvalidAccessKey> =>
-  Either.map(AccessKey.decode(key), (bytes) => sha256(bytes).toString("hex"))

@@ -12,6 +12,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberHandle from "effect/FiberHandle"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -132,11 +133,12 @@ export const make = (
             yield* armPingDeadline
           })
 
+        // Any failure of the store, a defect included, is the server's fault: 3005, never a hang.
         const verify = (key: Uint8Array) =>
-          keys.verify(key).pipe(
-            Effect.matchEffect({
-              onFailure: (error) =>
-                Effect.zipRight(Effect.logWarning(error.message), closeWith(CloseCode.server.serverError)),
+          Effect.flatMap(Effect.exit(keys.verify(key)), (exit) =>
+            Exit.match(exit, {
+              onFailure: (cause) =>
+                Effect.zipRight(Effect.logWarning("key store failed", cause), closeWith(CloseCode.server.serverError)),
               onSuccess: Option.match({
                 onNone: () => (phase === "verifying" ? closeWith(CloseCode.server.invalidKey) : Effect.void),
                 onSome: admit

@@ -17,7 +17,7 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { hex, key32, memoryServer, toHex, wsServer } from "./support.js"
+import { auth32Hex, hex, key32, memoryServer, toHex, wsServer } from "./support.js"
 
 /** What a scripted server saw on one connection. */
 interface Seen {
@@ -81,6 +81,16 @@ const honest = (transport: Transport.Transport) =>
     yield* transport.frames.pipe(
       Stream.runForEach((frame) => transport.send(pongBytes(typeof frame === "string" ? -1n : BigInt(frame.length)))),
       Effect.ignore
+    )
+  })
+
+/** Hello, the auth Pong `pongBytes(1n)`, then `reply` to every later message. */
+const authThen = (transport: Transport.Transport, reply: Effect.Effect<void, Transport.CloseError>) =>
+  Effect.gen(function* () {
+    yield* transport.send(hex("6d73"))
+    yield* transport.frames.pipe(
+      Stream.zipWithIndex,
+      Stream.runForEach(([, index]) => (index === 0 ? transport.send(pongBytes(1n)) : reply))
     )
   })
 
@@ -190,28 +200,13 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
       })
       yield* client.awaitAuthenticated
       const [first] = yield* Ref.get(server.connections)
-      assert.strictEqual(
-        first!.frames[0],
-        "b6c40020" + Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString("hex")
-      )
+      assert.strictEqual(first!.frames[0], auth32Hex)
     }).pipe(Effect.provide(memory))
   )
 
   it.scoped("reads several Pongs from one message (vector 13)", () =>
     Effect.gen(function* () {
-      yield* scripted((transport) =>
-        Effect.gen(function* () {
-          yield* transport.send(hex("6d73"))
-          yield* transport.frames.pipe(
-            Stream.zipWithIndex,
-            Stream.runForEach(([, index]) =>
-              index === 0
-                ? transport.send(pongBytes(1n))
-                : transport.send(hex("0000000191 7fb36548 00000001917fb36642"))
-            )
-          )
-        })
-      )
+      yield* scripted((transport) => authThen(transport, transport.send(hex("0000000191 7fb36548 00000001917fb36642"))))
       const client = yield* Client.make(options)
       yield* client.awaitAuthenticated
       const pongs = yield* client.pongs.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
@@ -227,20 +222,13 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
   it.scoped("ignores text frames and drops the rest of a malformed message without closing", () =>
     Effect.gen(function* () {
       yield* scripted((transport) =>
-        Effect.gen(function* () {
-          yield* transport.send(hex("6d73"))
-          yield* transport.frames.pipe(
-            Stream.zipWithIndex,
-            Stream.runForEach(([, index]) =>
-              index === 0
-                ? transport.send(pongBytes(1n))
-                : Effect.zipRight(
-                    Effect.zipRight(transport.send("hi"), transport.send(hex("00 0000000000000007 05 00"))),
-                    transport.send(pongBytes(8n))
-                  )
-            )
+        authThen(
+          transport,
+          Effect.zipRight(
+            Effect.zipRight(transport.send("hi"), transport.send(hex("00 0000000000000007 05 00"))),
+            transport.send(pongBytes(8n))
           )
-        })
+        )
       )
       const client = yield* Client.make(options)
       const first = yield* client.ping

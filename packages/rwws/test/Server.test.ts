@@ -1,7 +1,7 @@
 import { KeyStore, Server } from "@protokernel/rwws"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
-import { hex, key1, key32, otherKey, rawAuthenticated, rawConnect, toHex, wsServer, memoryServer } from "./support.js"
+import { auth32Hex, hex, key1, key32, rawAuthenticated, rawConnect, toHex, wsServer, memoryServer } from "./support.js"
 
 const closeOf = (error: { readonly code: number; readonly reason: string }) => [error.code, error.reason] as const
 
@@ -132,7 +132,7 @@ describe("RwwsServer over ws: authentication (spec §2.3, §8)", () => {
           const server = yield* Server.RwwsServer
           const client = yield* rawConnect(server.url)
           yield* client.next
-          yield* client.send(hex("b6c40020" + Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString("hex")))
+          yield* client.send(hex(auth32Hex))
           // A Ping, a text frame and garbage: none is answered or fatal while verifying.
           yield* client.send(hex("00"))
           yield* client.send("not now")
@@ -234,7 +234,7 @@ describe("RwwsServer over ws: after authentication (spec §3, §4)", () => {
       assert.strictEqual(yield* server.sessions, 1)
       const again = yield* rawConnect(server.url)
       yield* again.next
-      yield* again.send(hex("b6c40020" + Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString("hex")))
+      yield* again.send(hex(auth32Hex))
       assert.deepStrictEqual(closeOf((yield* again.rest).close), [3001, "unauthorized: invalid access key"])
     }).pipe(Effect.provide(wsServer()))
   )
@@ -351,5 +351,3 @@ describe("RwwsServer deadlines (TestClock, in-memory transport)", () => {
     })
   )
 })
-
-void otherKey

@@ -5,6 +5,8 @@ import { Effect, Either, Layer, Queue, Redacted, Stream } from "effect"
 /** Spec §8 vector 2: bytes 0x01..0x20. */
 export const key32 = Redacted.make("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
 export const key32Bytes = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
+/** Spec §8 vector 2 as hex: the auth message for `key32`. */
+export const auth32Hex = "b6c40020" + Buffer.from(key32Bytes).toString("hex")
 /** Spec §8 vector 6: the single byte 0x2a. */
 export const key1 = Redacted.make("Kg==")
 export const otherKey = Redacted.make("b3RoZXIta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
