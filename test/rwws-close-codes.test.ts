@@ -7,7 +7,7 @@ import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Layer, Stream } from "effect"
 import * as WS from "ws"
-import { key32, rawAuthenticated, wsServer } from "../packages/rwws/test/support.js"
+import { key32, rawAuthenticated, wsServer } from "../packages/rwws/test/support/peers.js"
 
 const failingStore = (failure: Effect.Effect<never, KeyStore.KeyStoreError>) =>
   Layer.effect(

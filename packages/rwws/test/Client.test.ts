@@ -17,7 +17,7 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { auth32Hex, hex, key32, memoryServer, toHex, wsServer } from "./support.js"
+import { auth32Hex, hex, key32, memoryServer, toHex, wsServer } from "./support/peers.js"
 
 /** What a scripted server saw on one connection. */
 interface Seen {

@@ -1,7 +1,17 @@
 import { KeyStore, Server } from "@protokernel/rwws"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
-import { auth32Hex, hex, key1, key32, rawAuthenticated, rawConnect, toHex, wsServer, memoryServer } from "./support.js"
+import {
+  auth32Hex,
+  hex,
+  key1,
+  key32,
+  rawAuthenticated,
+  rawConnect,
+  toHex,
+  wsServer,
+  memoryServer
+} from "./support/peers.js"
 
 const closeOf = (error: { readonly code: number; readonly reason: string }) => [error.code, error.reason] as const
 
