@@ -10,11 +10,7 @@
  */
 import * as Either from "effect/Either"
 import * as Packet from "@protokernel/rwws/Packet"
-
-const positiveInt = (name: string, fallback: number): number => {
-  const value = Number(process.env[name])
-  return Number.isInteger(value) && value > 0 ? value : fallback
-}
+import { median, positiveInt, printTable } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 9)
 const messageCount = positiveInt("BENCH_MESSAGES", 2000)
@@ -235,12 +231,6 @@ const makeCases = (data: Data): ReadonlyArray<Case> => {
   ]
 }
 
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
-
 const chunkMessages = 25
 
 interface Result {
@@ -294,18 +284,11 @@ const measure = (benchCase: Case): Result => {
 
 const millions = (perSecond: number): string => `${(perSecond / 1e6).toFixed(1)} M/s`
 
-const printTable = (results: ReadonlyArray<Result>): void => {
-  const rows = [
+const printResults = (results: ReadonlyArray<Result>): void =>
+  printTable(
     ["case", "kernel packets/s", "baseline packets/s", "kernel/baseline"],
-    ...results.map((r) => [r.name, millions(r.kernel), millions(r.baseline), (r.kernel / r.baseline).toFixed(2)])
-  ]
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
-  const line = (row: ReadonlyArray<string>) =>
-    row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ")
-  console.log(line(rows[0]!))
-  console.log(widths.map((width) => "-".repeat(width)).join("  "))
-  for (const row of rows.slice(1)) console.log(line(row))
-}
+    results.map((r) => [r.name, millions(r.kernel), millions(r.baseline), (r.kernel / r.baseline).toFixed(2)])
+  )
 
 /**
  * Runs the rwws codec benchmark and prints its table.
@@ -321,7 +304,7 @@ export const run = async (): Promise<void> => {
     // Give the event loop (and pending GC work) a turn between cases.
     await new Promise((resolve) => setImmediate(resolve))
   }
-  printTable(results)
+  printResults(results)
   const decode = results.filter((r) => r.name.startsWith("decode"))
   const slowest = Math.min(...decode.map((r) => r.kernel))
   const worstRatio = Math.min(...results.map((r) => r.kernel / r.baseline))

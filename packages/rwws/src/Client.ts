@@ -13,7 +13,10 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberHandle from "effect/FiberHandle"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -27,7 +30,7 @@ import * as AccessKey from "./AccessKey.js"
 import * as ClientError from "./ClientError.js"
 import * as Handshake from "./Handshake.js"
 import * as Packet from "./Packet.js"
-import { hex } from "./PacketError.js"
+import { hex, type PacketError } from "./PacketError.js"
 import * as Settings from "./Settings.js"
 
 /**
@@ -53,8 +56,8 @@ export class Pong extends Data.Class<{
 export type State = Data.TaggedEnum<{
   Connecting: { readonly attempt: number }
   Authenticated: { readonly since: number }
-  Waiting: { readonly attempt: number; readonly delay: Duration.Duration; readonly error: ClientError.RwwsError }
-  Failed: { readonly error: ClientError.RwwsError }
+  Waiting: { readonly attempt: number; readonly delay: Duration.Duration; readonly error: ClientError.ConnectionError }
+  Failed: { readonly error: ClientError.ConnectionError }
   Closed: {}
 }>
 
@@ -102,25 +105,35 @@ export interface Options {
 }
 
 /**
+ * A connected rwws client: Pongs as a stream, pings on demand, settings, and its connection state.
+ *
  * @since 0.1.0
  * @category tags
  */
 export class RwwsClient extends Context.Tag("@protokernel/rwws/RwwsClient")<
   RwwsClient,
   {
-    /** Every Pong from now on, across reconnections; fails when the client fails, ends when it closes. */
-    readonly pongs: Stream.Stream<Pong, ClientError.RwwsError>
+    /**
+     * Every Pong from now on, across reconnections; fails when the client fails, ends when it closes.
+     * Each subscriber has a buffer of 4096 Pongs; one that falls further behind loses the oldest.
+     */
+    readonly pongs: Stream.Stream<Pong, ClientError.ConnectionError>
     /** Sends a Ping now and waits for its Pong (after authentication). */
-    readonly ping: Effect.Effect<Pong, ClientError.RwwsError>
-    /** Sends a Settings packet, and sends it again after each reconnection. */
-    readonly sendSettings: (settings: ReadonlyArray<Settings.Setting>) => Effect.Effect<void, ClientError.RwwsError>
+    readonly ping: Effect.Effect<Pong, ClientError.ConnectionError>
+    /**
+     * Sends a Settings packet now if authenticated, and after each (re)authentication from now on.
+     * Fails at once for a setting the registry does not know or a value its codec cannot hold.
+     */
+    readonly sendSettings: (
+      settings: ReadonlyArray<Settings.Setting>
+    ) => Effect.Effect<void, ClientError.ConnectionError | PacketError>
     readonly state: Effect.Effect<State>
     /** The current state, then every change. */
     readonly states: Stream.Stream<State>
     /** Waits until a connection is authenticated; fails if the client fails or closes first. */
-    readonly awaitAuthenticated: Effect.Effect<void, ClientError.RwwsError>
+    readonly awaitAuthenticated: Effect.Effect<void, ClientError.ConnectionError>
     /** Waits until the client ends: succeeds when closed, fails with the error that ended it. */
-    readonly awaitEnd: Effect.Effect<void, ClientError.RwwsError>
+    readonly awaitEnd: Effect.Effect<void, ClientError.ConnectionError>
     /** Closes the connection with 1000 and stops reconnecting. */
     readonly close: Effect.Effect<void>
   }
@@ -160,16 +173,8 @@ const positive = (
   return Either.right(duration)
 }
 
-/**
- * Checks options and the access key; fails with `InvalidAccessKey` or `InvalidOptions`, and never
- * puts the key in an error.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const config = (
-  options: Options
-): Either.Either<Config, ClientError.InvalidOptions | AccessKey.InvalidAccessKey> =>
+/** Checks options and the access key; never puts the key in an error. */
+const config = (options: Options): Either.Either<Config, ClientError.InvalidOptions | AccessKey.InvalidAccessKey> =>
   Either.gen(function* () {
     const key = yield* AccessKey.decode(options.accessKey)
     const pingInterval = yield* positive("pingInterval", options.pingInterval, spec.pingInterval)
@@ -205,13 +210,15 @@ export const config = (
 /** A Ping waiting for its Pong. */
 interface Outstanding {
   readonly sentAt: number
-  readonly waiter: Deferred.Deferred<Pong, ClientError.RwwsError> | undefined
+  readonly waiter: Deferred.Deferred<Pong, ClientError.ConnectionError> | undefined
 }
 
 /** An authenticated connection. */
 interface Session {
-  readonly ping: (waiter: Deferred.Deferred<Pong, ClientError.RwwsError> | undefined) => Effect.Effect<void>
+  readonly ping: (waiter: Deferred.Deferred<Pong, ClientError.ConnectionError> | undefined) => Effect.Effect<void>
   readonly send: (bytes: Uint8Array) => Effect.Effect<void>
+  /** Fails with why the connection ended. */
+  readonly ended: Effect.Effect<never, ClientError.ConnectionError>
 }
 
 const pingBytes = Packet.encodeClient([Packet.ping]).pipe(Either.getOrThrow)
@@ -241,39 +248,69 @@ export const make = (
     const cfg = yield* config(options)
     const connector = yield* Transport.Connector
     const state = yield* SubscriptionRef.make<State>(State.Connecting({ attempt: 1 }))
-    const pongs = yield* PubSub.unbounded<Pong>()
-    const end = yield* Deferred.make<void, ClientError.RwwsError>()
+    // Sliding: a subscriber that stops reading must not stall the connection that publishes.
+    const pongs = yield* PubSub.sliding<Pong>(4096)
+    const end = yield* Deferred.make<void, ClientError.ConnectionError>()
+    /** The authenticated session, or the one to come; failed when the client ends. */
+    let nextSession = yield* Deferred.make<Session, ClientError.ConnectionError>()
     let session: Session | undefined
     let settings: Uint8Array | undefined
 
     /** One connection, from connect to its end; fails with why it ended, after `authenticated` if it got that far. */
-    const connection = (authenticated: Deferred.Deferred<void>): Effect.Effect<never, ClientError.RwwsError> =>
+    const connection = (
+      authenticated: Deferred.Deferred<void>
+    ): Effect.Effect<never, ClientError.ConnectionError, Scope.Scope> =>
       Effect.gen(function* () {
         const transport = yield* connector.connect(cfg.url, { maxMessageBytes: 64 * 1024 })
         // Closing the client ends the connection politely, as servers and the CLI contract expect.
         yield* Effect.addFinalizer(() => Effect.asVoid(transport.close(1000, "")))
-        const ended = yield* Deferred.make<never, ClientError.RwwsError>()
+        const ended = yield* Deferred.make<never, ClientError.ConnectionError>()
         const timers = yield* FiberSet.make()
+        const watchdog = yield* FiberHandle.make()
         const scope = yield* Effect.scope
         const outstanding: Array<Outstanding> = []
         let phase: "hello" | "auth" | "ready" = "hello"
         let authSentAt = 0
 
-        /** Records the local cause first, so the close it triggers is not mistaken for the server's. */
+        /**
+         * Ends the connection for a local cause, recorded before the close so that the close is not
+         * mistaken for the server's; a close the server already started stays the server's.
+         */
         const endWith = (
-          error: ClientError.RwwsError,
+          error: ClientError.ConnectionError,
           close: { readonly code: number; readonly reason: string; readonly terminate?: boolean }
         ) =>
-          Effect.flatMap(Deferred.fail(ended, error), (first) =>
-            first
-              ? close.terminate
-                ? transport.terminate(close.code, close.reason)
-                : transport.close(close.code, close.reason)
+          Effect.flatMap(transport.isOpen, (open) =>
+            open
+              ? Effect.flatMap(Deferred.fail(ended, error), (first) =>
+                  first
+                    ? close.terminate
+                      ? transport.terminate(close.code, close.reason)
+                      : transport.close(close.code, close.reason)
+                    : Effect.void
+                )
               : Effect.void
           )
 
         const startTimer = (instant: number, onExpiry: Effect.Effect<unknown>) =>
           FiberSet.run(timers, Effect.zipRight(Deadline.sleepUntil(instant), onExpiry))
+
+        /** One timer, for the oldest unanswered Ping. */
+        const watchOldest = Effect.suspend(() => {
+          const oldest = outstanding[0]
+          if (oldest === undefined) return FiberHandle.clear(watchdog)
+          return FiberHandle.run(
+            watchdog,
+            Effect.zipRight(
+              Deadline.sleepUntil(Deadline.after(oldest.sentAt, cfg.pongTimeout)),
+              endWith(new ClientError.Timeout({ phase: "pong", millis: Duration.toMillis(cfg.pongTimeout) }), {
+                code: 1000,
+                reason: "pong timeout",
+                terminate: true
+              })
+            )
+          )
+        })
 
         const publish = (pong: Pong) => PubSub.publish(pongs, pong)
 
@@ -285,29 +322,23 @@ export const make = (
             receivedAt: now,
             source: entry === undefined ? "unsolicited" : "ping"
           })
-          return Effect.zipRight(
-            entry?.waiter === undefined ? Effect.void : Deferred.succeed(entry.waiter, pong),
-            publish(pong)
+          return Effect.all(
+            [
+              entry === undefined ? Effect.void : watchOldest,
+              entry?.waiter === undefined ? Effect.void : Deferred.succeed(entry.waiter, pong),
+              publish(pong)
+            ],
+            { discard: true }
           )
         }
 
-        const ping = (waiter: Deferred.Deferred<Pong, ClientError.RwwsError> | undefined) =>
+        const ping = (waiter: Deferred.Deferred<Pong, ClientError.ConnectionError> | undefined) =>
           Effect.gen(function* () {
+            if (yield* Deferred.isDone(ended)) return
             const entry: Outstanding = { sentAt: yield* Clock.currentTimeMillis, waiter }
             outstanding.push(entry)
             yield* Effect.ignore(transport.send(pingBytes))
-            yield* startTimer(
-              Deadline.after(entry.sentAt, cfg.pongTimeout),
-              Effect.suspend(() =>
-                outstanding.includes(entry)
-                  ? endWith(new ClientError.Timeout({ phase: "pong", millis: Duration.toMillis(cfg.pongTimeout) }), {
-                      code: 1000,
-                      reason: "pong timeout",
-                      terminate: true
-                    })
-                  : Effect.void
-              )
-            )
+            if (outstanding.length === 1) yield* watchOldest
           })
 
         const onAuthenticated = (time: bigint, now: number) =>
@@ -322,18 +353,29 @@ export const make = (
                 source: "auth"
               })
             )
+            const current: Session = {
+              ping,
+              send: (bytes) => Effect.ignore(transport.send(bytes)),
+              ended: Deferred.await(ended)
+            }
+            // The session first, then the settings: a `sendSettings` in between still reaches the server.
+            session = current
             if (settings !== undefined) yield* Effect.ignore(transport.send(settings))
-            session = { ping, send: (bytes) => Effect.ignore(transport.send(bytes)) }
+            yield* Deferred.succeed(nextSession, current)
             yield* SubscriptionRef.set(state, State.Authenticated({ since: now }))
             yield* Deferred.succeed(authenticated, undefined)
-            yield* Effect.forkIn(
-              Effect.forever(Effect.zipRight(Effect.sleep(cfg.pingInterval), ping(undefined))),
-              scope
-            )
+            const pingFrom = (instant: number): Effect.Effect<never> =>
+              Effect.zipRight(
+                Effect.zipRight(Deadline.sleepUntil(instant), ping(undefined)),
+                Effect.suspend(() => pingFrom(Deadline.after(instant, cfg.pingInterval)))
+              )
+            yield* Effect.forkIn(pingFrom(Deadline.after(now, cfg.pingInterval)), scope)
           })
 
         const onFrame = (frame: Transport.Frame): Effect.Effect<void> =>
           Effect.gen(function* () {
+            // After a local cause ended the connection, late frames must not authenticate or count.
+            if (yield* Deferred.isDone(ended)) return
             if (phase === "hello") {
               if (!Handshake.isHello(frame)) {
                 return yield* endWith(new ClientError.BadHello({ received: describeFrame(frame) }), {
@@ -397,16 +439,23 @@ export const make = (
           Effect.forkScoped
         )
         const error = yield* Effect.flip(Deferred.await(ended))
-        session = undefined
+        yield* retireSession
         for (const entry of outstanding.splice(0)) {
           if (entry.waiter !== undefined) yield* Deferred.fail(entry.waiter, error)
         }
         return yield* Effect.fail(error)
       }).pipe(
-        Effect.onInterrupt(() => Effect.sync(() => (session = undefined))),
-        Effect.scoped,
-        Effect.annotateLogs({ module: "RwwsClient", url: cfg.url })
+        Effect.onInterrupt(() => retireSession),
+        Effect.annotateLogs({ url: cfg.url })
       )
+
+    /** The session is gone: calls from now on wait for the next one. */
+    const retireSession = Effect.suspend(() => {
+      session = undefined
+      return Effect.map(Deferred.isDone(nextSession), (done) => {
+        if (done) nextSession = Deferred.unsafeMake(FiberId.none)
+      })
+    })
 
     /** The pause before reconnecting after `failures` failed connections in a row. */
     const delayFor = (failures: number) =>
@@ -418,68 +467,59 @@ export const make = (
         return Duration.millis(Math.round(base * (1 + cfg.backoff.jitter * (2 * random - 1))))
       })
 
-    const finish = (final: State, exit: Effect.Effect<boolean>) =>
-      Effect.zipRight(SubscriptionRef.set(state, final), exit)
-
-    const loop = (failuresBefore: number): Effect.Effect<void> =>
+    /** Ends the client: the final state, then every waiter learns why (`error`, or that it was closed). */
+    const finish = (final: State, error: ClientError.ConnectionError | undefined) =>
       Effect.gen(function* () {
-        yield* SubscriptionRef.set(state, State.Connecting({ attempt: failuresBefore + 1 }))
+        yield* SubscriptionRef.set(state, final)
+        yield* Deferred.done(end, error === undefined ? Exit.void : Exit.fail(error))
+        yield* Deferred.fail(nextSession, error ?? new ClientError.ClientClosed())
+      })
+
+    const run = Effect.gen(function* () {
+      let failures = 0
+      while (true) {
+        yield* SubscriptionRef.set(state, State.Connecting({ attempt: failures + 1 }))
         const authenticated = yield* Deferred.make<void>()
-        const error = yield* Effect.flip(connection(authenticated))
+        const error = yield* Effect.flip(Effect.scoped(connection(authenticated)))
         // A connection that authenticated resets the backoff.
-        const failures = (yield* Deferred.isDone(authenticated)) ? 1 : failuresBefore + 1
+        failures = (yield* Deferred.isDone(authenticated)) ? 1 : failures + 1
         if (!cfg.reconnect || !ClientError.isRetryable(error)) {
-          yield* finish(State.Failed({ error }), Deferred.fail(end, error))
-          return
+          return yield* finish(State.Failed({ error }), error)
         }
         const delay = yield* delayFor(failures)
         yield* Effect.logInfo(`reconnecting in ${Duration.format(delay)}: ${error.message}`)
         yield* SubscriptionRef.set(state, State.Waiting({ attempt: failures + 1, delay, error }))
         yield* Effect.sleep(delay)
-        return yield* loop(failures)
-      }).pipe(Effect.annotateLogs({ module: "RwwsClient" }))
+      }
+    }).pipe(Effect.annotateLogs({ module: "RwwsClient" }))
 
-    const running = yield* Effect.forkScoped(loop(0))
+    const running = yield* Effect.forkScoped(run)
 
     const close = Effect.gen(function* () {
       yield* Fiber.interrupt(running)
-      if (!(yield* Deferred.isDone(end))) yield* finish(State.Closed(), Deferred.succeed(end, undefined))
+      if (!(yield* Deferred.isDone(end))) yield* finish(State.Closed(), undefined)
     })
     yield* Effect.addFinalizer(() => close)
 
-    const whenEnded = Deferred.await(end).pipe(Effect.zipRight(Effect.fail(new ClientError.ClientClosed())))
-
-    const awaitAuthenticated = Effect.raceFirst(
-      state.changes.pipe(
-        Stream.filter(State.$is("Authenticated")),
-        Stream.runHead,
-        Effect.flatMap(() => Effect.void)
-      ),
-      whenEnded
-    )
-
-    const awaitSession: Effect.Effect<Session, ClientError.RwwsError> = Effect.suspend(() =>
-      session !== undefined ? Effect.succeed(session) : Effect.zipRight(awaitAuthenticated, awaitSession)
-    )
+    const awaitSession = Effect.suspend(() => Deferred.await(nextSession))
 
     return RwwsClient.of({
       pongs: Stream.fromPubSub(pongs).pipe(Stream.interruptWhen(Deferred.await(end))),
       ping: Effect.gen(function* () {
         const current = yield* awaitSession
-        const waiter = yield* Deferred.make<Pong, ClientError.RwwsError>()
+        const waiter = yield* Deferred.make<Pong, ClientError.ConnectionError>()
         yield* current.ping(waiter)
-        return yield* Effect.raceFirst(Deferred.await(waiter), whenEnded)
+        return yield* Effect.raceFirst(Deferred.await(waiter), current.ended)
       }),
       sendSettings: (list) =>
         Effect.gen(function* () {
-          const bytes = yield* Packet.encodeClient([{ _tag: "Settings", settings: list }], cfg.registry)
-          settings = bytes
-          const current = yield* awaitSession
-          yield* current.send(bytes)
+          settings = yield* Packet.encodeClient([{ _tag: "Settings", settings: list }], cfg.registry)
+          if (session !== undefined) yield* session.send(settings)
+          else if (yield* Deferred.isDone(end)) yield* Effect.asVoid(awaitSession)
         }),
       state: SubscriptionRef.get(state),
       states: state.changes,
-      awaitAuthenticated,
+      awaitAuthenticated: Effect.asVoid(awaitSession),
       awaitEnd: Deferred.await(end),
       close
     })

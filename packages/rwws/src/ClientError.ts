@@ -105,21 +105,21 @@ export class ClientClosed extends Schema.TaggedError<ClientClosed>("@protokernel
 }
 
 /**
- * Everything an rwws client can fail with.
+ * Why a connection ended, or why a call on a running client failed.
  *
  * @since 0.1.0
  * @category errors
  */
-export type RwwsError =
-  | ConnectionClosed
-  | BadHello
-  | ProtocolViolation
-  | Timeout
-  | InvalidOptions
-  | InvalidAccessKey
-  | PacketError
-  | ClientClosed
-  | Transport.ConnectError
+export type ConnectionError =
+  ConnectionClosed | BadHello | ProtocolViolation | Timeout | ClientClosed | Transport.ConnectError
+
+/**
+ * Everything an rwws client can fail with, starting one included.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RwwsError = ConnectionError | InvalidOptions | InvalidAccessKey | PacketError
 
 /**
  * Whether reconnecting may help (spec §5 and §6 step 7): server closes by their code, local causes by
@@ -128,7 +128,7 @@ export type RwwsError =
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = (error: RwwsError): boolean => {
+export const isRetryable = (error: ConnectionError): boolean => {
   switch (error._tag) {
     case "ConnectionClosed":
       return CloseCode.reactionOf(error.code) === "retry"

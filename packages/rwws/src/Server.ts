@@ -43,6 +43,8 @@ export interface Options {
   readonly registry?: Settings.Registry | undefined
   /** The endpoint path, for `url`. Default `/api/ws`. */
   readonly path?: string | undefined
+  /** The largest message, text or binary; larger ones close with 1009. Default 64 KiB. */
+  readonly maxMessageBytes?: number | undefined
 }
 
 /**
@@ -54,7 +56,10 @@ export class RwwsServer extends Context.Tag("@protokernel/rwws/RwwsServer")<
   {
     /** Where clients connect, e.g. `ws://127.0.0.1:41234/api/ws`. */
     readonly url: string
-    /** Revokes a key and closes every live session using it with 3004; returns how many were closed. */
+    /**
+     * Revokes a key and closes every live session using it with 3004, waiting for their closing
+     * handshakes; returns how many were closed. A lookup of the key still in flight is asked again.
+     */
     readonly revoke: (
       key: Redacted.Redacted<string>
     ) => Effect.Effect<number, AccessKey.InvalidAccessKey | KeyStore.KeyStoreError>
@@ -70,6 +75,9 @@ export class RwwsServer extends Context.Tag("@protokernel/rwws/RwwsServer")<
  * @category constants
  */
 export const maxMessageBytes = 64 * 1024
+
+const byteLength = (frame: Transport.Frame): number =>
+  typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength
 
 const duration = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
   Duration.decode(input ?? fallback)
@@ -89,7 +97,10 @@ export const make = (
     const authDeadline = duration(options.authDeadline, "30 seconds")
     const pingWindow = Duration.sum(duration(options.pingLimit, "30 seconds"), duration(options.pingGrace, "2 seconds"))
     const registry = options.registry ?? Settings.standard
+    const maxBytes = options.maxMessageBytes ?? maxMessageBytes
     const live = new Map<KeyStore.KeyId, Set<Transport.Transport>>()
+    // Counts revocations, so that a lookup overtaken by one is asked again instead of admitting the key.
+    let revocations = 0
 
     const handle = (transport: Transport.Transport): Effect.Effect<void> =>
       Effect.gen(function* () {
@@ -133,9 +144,17 @@ export const make = (
             yield* armPingDeadline
           })
 
+        const lookup = (key: Uint8Array): Effect.Effect<Option.Option<KeyStore.KeyId>, KeyStore.KeyStoreError> =>
+          Effect.suspend(() => {
+            const before = revocations
+            return Effect.flatMap(keys.verify(key), (id) =>
+              Option.isSome(id) && revocations !== before ? lookup(key) : Effect.succeed(id)
+            )
+          })
+
         // Any failure of the store, a defect included, is the server's fault: 3005, never a hang.
-        const verify = (key: Uint8Array) =>
-          Effect.flatMap(Effect.exit(keys.verify(key)), (exit) =>
+        const verify = (key: Uint8Array): Effect.Effect<void, never, Scope.Scope> =>
+          Effect.flatMap(Effect.exit(lookup(key)), (exit) =>
             Exit.match(exit, {
               onFailure: (cause) =>
                 Effect.zipRight(Effect.logWarning("key store failed", cause), closeWith(CloseCode.server.serverError)),
@@ -147,6 +166,8 @@ export const make = (
           )
 
         const onFrame = (frame: Transport.Frame): Effect.Effect<void, never, Scope.Scope> => {
+          // Step −1 of §2.3, in every phase; `ws` enforces it too, other transports may not.
+          if (phase !== "closing" && byteLength(frame) > maxBytes) return closeWith(CloseCode.server.messageTooBig)
           switch (phase) {
             case "auth": {
               const auth = Handshake.decodeAuth(frame)
@@ -203,6 +224,7 @@ export const make = (
       url: `${server.url}${options.path ?? "/api/ws"}`,
       revoke: (key) =>
         Effect.gen(function* () {
+          revocations++
           const id = yield* keys.revoke(key)
           if (Option.isNone(id)) return 0
           const sessions = [...(live.get(id.value) ?? [])]
@@ -248,7 +270,7 @@ export const layerWs = (
         host: options.host,
         port: options.port,
         path: options.path ?? "/api/ws",
-        maxMessageBytes
+        maxMessageBytes: options.maxMessageBytes ?? maxMessageBytes
       })
     )
   )

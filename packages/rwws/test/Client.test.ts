@@ -380,6 +380,24 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
     }).pipe(Effect.provide(memory))
   )
 
+  it.scoped("a ping asked for while reconnecting waits for the next session", () =>
+    Effect.gen(function* () {
+      yield* scripted((transport, index) =>
+        index === 0 ? authThen(transport, Effect.asVoid(transport.close(3005, "server error"))) : honest(transport)
+      )
+      const client = yield* Client.make({ ...options, reconnect: { initial: "1 second", jitter: 0 } })
+      yield* client.awaitAuthenticated
+      const first = yield* Effect.fork(client.ping)
+      const failed = yield* Effect.flip(Fiber.join(first))
+      assert.deepStrictEqual(failed, new ClientError.ConnectionClosed({ code: 3005, reason: "server error" }))
+      yield* waitState(client, "Waiting")
+      const second = yield* Effect.fork(client.ping)
+      yield* TestClock.adjust("1 second")
+      const pong = yield* Fiber.join(second)
+      assert.strictEqual(pong.source, "ping")
+    }).pipe(Effect.provide(memory))
+  )
+
   it.scoped("re-sends the last settings after reconnecting", () =>
     Effect.gen(function* () {
       const server = yield* scripted((transport, index) =>

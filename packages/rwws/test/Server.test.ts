@@ -1,4 +1,5 @@
 import { KeyStore, Server } from "@protokernel/rwws"
+import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
 import {
@@ -278,6 +279,56 @@ describe("RwwsServer over ws: after authentication (spec §3, §4)", () => {
       yield* Deferred.succeed(stop, undefined)
       yield* Fiber.join(running)
       assert.deepStrictEqual(closeOf((yield* client.rest).close), [1001, "server shutting down"])
+    })
+  )
+})
+
+describe("RwwsServer on other transports and in races", () => {
+  it.scoped("enforces the 64 KiB limit itself where the transport does not", () =>
+    Effect.gen(function* () {
+      const server = yield* Server.RwwsServer
+      const before = yield* rawConnect(server.url)
+      yield* before.next
+      yield* before.send(new Uint8Array(64 * 1024 + 1))
+      assert.deepStrictEqual(closeOf((yield* before.rest).close), [1009, "message too big"])
+      const after = yield* rawAuthenticated(server.url)
+      yield* after.send("x".repeat(64 * 1024 + 1))
+      assert.deepStrictEqual(closeOf((yield* after.rest).close), [1009, "message too big"])
+    }).pipe(
+      Effect.provide(
+        Server.layer().pipe(
+          Layer.provideMerge(Transport.layerMemory()),
+          Layer.provideMerge(Layer.orDie(KeyStore.layerMemory([key32])))
+        )
+      )
+    )
+  )
+
+  it.scoped("a key revoked while its lookup is in flight is refused, not admitted", () =>
+    Effect.gen(function* () {
+      const answered = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const inner = yield* Effect.orDie(KeyStore.makeMemory([key32]))
+      let calls = 0
+      // The first lookup answers "known", then is held back; the revocation happens meanwhile.
+      const store = KeyStore.KeyStore.of({
+        ...inner,
+        verify: (key) =>
+          Effect.tap(inner.verify(key), () =>
+            calls++ === 0 ? Effect.zipRight(Deferred.succeed(answered, undefined), Deferred.await(gate)) : Effect.void
+          )
+      })
+      yield* Effect.gen(function* () {
+        const server = yield* Server.RwwsServer
+        const client = yield* rawConnect(server.url)
+        yield* client.next
+        yield* client.send(hex(auth32Hex))
+        yield* Deferred.await(answered)
+        assert.strictEqual(yield* server.revoke(key32), 0)
+        yield* Deferred.succeed(gate, undefined)
+        assert.deepStrictEqual(closeOf((yield* client.rest).close), [3001, "unauthorized: invalid access key"])
+        assert.strictEqual(yield* server.sessions, 0)
+      }).pipe(Effect.provide(memoryServer([], {}, Layer.succeed(KeyStore.KeyStore, store))))
     })
   )
 })

@@ -83,8 +83,9 @@ export class ListenError extends Schema.TaggedError<ListenError>("@protokernel/w
  * - `frames` has a single consumer. It emits every message in arrival order, then fails with the
  *   `CloseError` that ended the connection. When the consumer falls behind, reading from the network
  *   pauses (bounded memory) and resumes once the buffer is drained.
- * - `send` fails with the `CloseError` once the connection is closing; it waits for the network
- *   only when too many bytes are queued.
+ * - `send` fails with the `CloseError` once a close was started or received (waiting for the close to
+ *   complete, to know its code); it waits for the network only when too many bytes are queued.
+ * - After this side starts a close, frames that still arrive are dropped.
  * - `close` sends a close frame (reason cut to 123 UTF-8 bytes) and waits for the connection to end;
  *   `terminate` drops it at once, after sending a close frame when a code is given.
  *
@@ -168,8 +169,10 @@ export class TransportServer extends Context.Tag("@protokernel/wire/TransportSer
     readonly url: string
     readonly port: number
     /**
-     * Serves until interrupted. When a handler ends, its connection is closed with 1000 if still open;
-     * when it fails or dies, with 1011. Interrupting `run` ends every connection with `shutdownClose`.
+     * Serves until interrupted. Each accepted connection goes to exactly one `run`; connections that
+     * arrive while none runs wait for one. When a handler ends, its connection is closed with 1000 if
+     * still open; when it fails or dies, with 1011. Interrupting `run` ends its connections with
+     * `shutdownClose`.
      */
     readonly run: <E, R>(
       handler: (transport: Transport) => Effect.Effect<void, E, R>,
@@ -293,7 +296,8 @@ export const makeWsServer = (
 ): Effect.Effect<TransportServer["Type"], ListenError, Scope.Scope> =>
   Effect.gen(function* () {
     const host = options.host ?? "127.0.0.1"
-    const wss = yield* Effect.acquireRelease(
+    const pending = yield* acceptQueue
+    return yield* Effect.acquireRelease(
       Effect.async<WS.WebSocketServer, ListenError>((resume) => {
         const serverOptions: WS.ServerOptions & WsCloseTimeout = {
           host,
@@ -305,8 +309,19 @@ export const makeWsServer = (
           clientTracking: true
         }
         const server = new WS.WebSocketServer(serverOptions)
-        server.once("error", (cause) => resume(Effect.fail(new ListenError({ detail: describe(cause) }))))
-        server.once("listening", () => resume(Effect.succeed(server)))
+        const onListenError = (cause: Error) => resume(Effect.fail(new ListenError({ detail: describe(cause) })))
+        server.once("error", onListenError)
+        server.once("listening", () => {
+          server.off("error", onListenError)
+          // Accept errors (EMFILE, …) would otherwise be thrown; the server keeps listening.
+          server.on("error", () => {})
+          // Every connection gets its listeners at once, even before any `run` takes it.
+          server.on("connection", (ws: WS.WebSocket) => {
+            ws.binaryType = "nodebuffer"
+            Queue.unsafeOffer(pending, unsafeFromWebSocket(ws, options).transport)
+          })
+          resume(Effect.succeed(server))
+        })
       }),
       // Connections still open here outlived `run`; the listener cannot close while they live.
       (server) =>
@@ -314,29 +329,38 @@ export const makeWsServer = (
           server.close(() => resume(Effect.void))
           for (const ws of server.clients) ws.terminate()
         })
+    ).pipe(
+      Effect.map((server) => {
+        const address = server.address()
+        const port = address !== null && typeof address === "object" ? address.port : 0
+        return makeAcceptor(`ws://${host.includes(":") ? `[${host}]` : host}:${port}`, port, pending)
+      })
     )
-    const address = wss.address()
-    const port = address !== null && typeof address === "object" ? address.port : 0
-    const hostForUrl = host.includes(":") ? `[${host}]` : host
-    return TransportServer.of({
-      url: `ws://${hostForUrl}:${port}`,
-      port,
-      run: <E, R>(handler: (transport: Transport) => Effect.Effect<void, E, R>, runOptions?: RunOptions) =>
-        Effect.gen(function* () {
-          const runFork = yield* FiberSet.makeRuntime<R, void, never>()
-          const shutdown = runOptions?.shutdownClose ?? { code: 1001, reason: "server shutting down" }
-          const onConnection = (ws: WS.WebSocket) => {
-            ws.binaryType = "nodebuffer"
-            const { transport } = unsafeFromWebSocket(ws, options)
-            runFork(serveConnection(transport, handler, shutdown))
-          }
-          yield* Effect.acquireRelease(
-            Effect.sync(() => wss.on("connection", onConnection)),
-            () => Effect.sync(() => wss.off("connection", onConnection))
-          )
-          return yield* Effect.never
-        }).pipe(Effect.scoped)
-    })
+  })
+
+/** Accepted connections waiting for a `run`; those no `run` took are dropped when the scope closes. */
+const acceptQueue: Effect.Effect<Queue.Queue<Transport>, never, Scope.Scope> = Effect.acquireRelease(
+  Queue.unbounded<Transport>(),
+  (pending) =>
+    Effect.flatMap(Queue.takeAll(pending), (left) =>
+      Effect.forEach(left, (transport) => transport.terminate(), { discard: true, concurrency: "unbounded" })
+    ).pipe(Effect.zipRight(Queue.shutdown(pending)))
+)
+
+/** A `TransportServer` handing each accepted connection to exactly one `run`. */
+const makeAcceptor = (url: string, port: number, pending: Queue.Queue<Transport>): TransportServer["Type"] =>
+  TransportServer.of({
+    url,
+    port,
+    run: <E, R>(handler: (transport: Transport) => Effect.Effect<void, E, R>, runOptions?: RunOptions) =>
+      Effect.gen(function* () {
+        const shutdown = runOptions?.shutdownClose ?? { code: 1001, reason: "server shutting down" }
+        const fibers = yield* FiberSet.make<void>()
+        return yield* Queue.take(pending).pipe(
+          Effect.flatMap((transport) => FiberSet.run(fibers, serveConnection(transport, handler, shutdown))),
+          Effect.forever
+        )
+      }).pipe(Effect.scoped)
   })
 
 const serveConnection = <E, R>(
@@ -368,6 +392,7 @@ export const layerWsServer = (options: WsServerOptions = {}): Layer.Layer<Transp
 /**
  * Two connected in-memory endpoints: what one sends, the other receives, in order; a close on one
  * side is a remote close on the other. Messages over `maxMessageBytes` close with 1009, as `ws` does.
+ * Delivery is immediate and unbounded: there is no network to pause, so use `ws` to test backpressure.
  *
  * @since 0.1.0
  * @category constructors
@@ -417,29 +442,18 @@ const unsafeMemoryPair = (options: ConnectionOptions | undefined): readonly [Tra
  * @category layers
  */
 export const layerMemory = (options?: ConnectionOptions): Layer.Layer<TransportServer | Connector> =>
-  Layer.effectContext(
+  Layer.scopedContext(
     Effect.gen(function* () {
-      const pending = yield* Queue.unbounded<Transport>()
+      const pending = yield* acceptQueue
       const connect: Connector["Type"]["connect"] = () =>
         Effect.gen(function* () {
           const [client, server] = yield* makeMemoryPair(options)
           yield* Queue.offer(pending, server)
           return client
         })
-      const server = TransportServer.of({
-        url: "memory://protokernel",
-        port: 0,
-        run: (handler, runOptions) =>
-          Effect.gen(function* () {
-            const shutdown = runOptions?.shutdownClose ?? { code: 1001, reason: "server shutting down" }
-            const fibers = yield* FiberSet.make<void>()
-            return yield* Queue.take(pending).pipe(
-              Effect.flatMap((transport) => FiberSet.run(fibers, serveConnection(transport, handler, shutdown))),
-              Effect.forever
-            )
-          }).pipe(Effect.scoped)
-      })
-      return Context.make(TransportServer, server).pipe(Context.add(Connector, Connector.of({ connect })))
+      return Context.make(TransportServer, makeAcceptor("memory://protokernel", 0, pending)).pipe(
+        Context.add(Connector, Connector.of({ connect }))
+      )
     })
   )
 

@@ -151,3 +151,64 @@ describe("Transport over ws", () => {
     })
   )
 })
+
+describe("Transport ws server without a running handler", () => {
+  it.scoped("keeps connections that arrive before run, with their frames, and survives oversize frames", () =>
+    Effect.gen(function* () {
+      const server = yield* Transport.makeWsServer({ maxMessageBytes: 1024 })
+      const early = yield* Transport.connectWs(server.url)
+      yield* early.send("sent before anyone serves")
+      const oversize = yield* Transport.connectWs(server.url)
+      yield* oversize.send(new Uint8Array(2048))
+      assert.strictEqual((yield* oversize.closed).code, 1009)
+      yield* Effect.forkScoped(server.run((t) => t.frames.pipe(Stream.runForEach(t.send), Effect.ignore)))
+      const [echo] = yield* firstFrames(early, 1)
+      assert.strictEqual(echo, "sent before anyone serves")
+    })
+  )
+
+  it.scoped(
+    "a close completes while the peer keeps sending, without waiting for the close timeout",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* Transport.makeWsServer({ closeTimeoutMillis: 60_000, receiveHighWaterMark: 4 })
+        yield* Effect.forkScoped(
+          server.run((t) =>
+            Effect.flatMap(Stream.runHead(t.frames), () => Effect.asVoid(t.close(1002, "protocol error")))
+          )
+        )
+        const client = yield* Transport.connectWs(server.url, { closeTimeoutMillis: 60_000 })
+        yield* Effect.forEach(Array.from({ length: 500 }), () => Effect.ignore(client.send(new Uint8Array(64))), {
+          discard: true
+        })
+        const error = yield* client.closed
+        assert.deepStrictEqual([error.code, error.reason], [1002, "protocol error"])
+      }),
+    { timeout: 20_000 }
+  )
+})
+
+describe("Transport send backpressure", () => {
+  it.scoped("a sender past its high-water mark waits for the network and then goes on", () =>
+    Effect.gen(function* () {
+      const frames = 128
+      const server = yield* Transport.makeWsServer({ sendHighWaterMark: 64 * 1024 })
+      const sent = yield* Deferred.make<number>()
+      yield* Effect.forkScoped(
+        server.run((t) =>
+          Effect.forEach(
+            Array.from({ length: frames }, (_, i) => i),
+            (i) => t.send(new Uint8Array(64 * 1024).fill(i)),
+            {
+              discard: true
+            }
+          ).pipe(Effect.zipRight(Deferred.succeed(sent, frames)), Effect.zipRight(Effect.never), Effect.ignore)
+        )
+      )
+      const client = yield* Transport.connectWs(server.url, { receiveHighWaterMark: 4 })
+      const received = yield* firstFrames(client, frames)
+      assert.strictEqual(yield* Deferred.await(sent), frames)
+      assert.isTrue(received.every((f, i) => typeof f !== "string" && f.byteLength === 64 * 1024 && f[0] === i % 256))
+    })
+  )
+})

@@ -13,7 +13,7 @@ export interface Driver {
   /** Whether data frames may still be written. */
   readonly canWrite: () => boolean
   /** Writes a frame; calls `flushed` when the frame left the process, or at once when it cannot tell. */
-  readonly write: (frame: Frame, flushed: (error?: Error) => void) => void
+  readonly write: (frame: Frame, flushed: (error?: Error | null) => void) => void
   /** Bytes written but not yet flushed. */
   readonly buffered: () => number
   /** Sends a close frame, unless one was sent or received already. */
@@ -74,7 +74,8 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
         return Effect.void
       }
       return Effect.async<void, CloseError>((resume) => {
-        driver.write(frame, (error) => resume(error === undefined ? Effect.void : whenClosed))
+        // Node reports a successful write with `null` or `undefined`.
+        driver.write(frame, (error) => resume(error == null ? Effect.void : whenClosed))
       })
     })
 
@@ -95,11 +96,10 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
 
   const terminate = (code?: number, reason = ""): Effect.Effect<CloseError> =>
     Effect.suspend(() => {
-      if (closeError === undefined && localClose === undefined) {
+      // A close the peer started stays the peer's, even when this side drops the connection early.
+      if (closeError === undefined && localClose === undefined && driver.canWrite()) {
         localClose = { code: code ?? 1006, reason: CloseReason.truncate(reason) }
-        if (code !== undefined && driver.canWrite() && CloseReason.isSendableCode(code)) {
-          driver.startClose(code, localClose.reason)
-        }
+        if (code !== undefined && CloseReason.isSendableCode(code)) driver.startClose(code, localClose.reason)
       }
       if (closeError === undefined) driver.kill()
       return Deferred.await(closed)
@@ -117,7 +117,9 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
   return {
     transport,
     onFrame: (frame) => {
-      if (closeError !== undefined) return
+      // Once this side closes, what still arrives is dropped: buffering it could pause the reader and
+      // keep the peer's close frame from being read.
+      if (closeError !== undefined || localClose !== undefined) return
       mailbox.unsafeOffer(frame)
       if (!paused && Option.getOrElse(mailbox.unsafeSize(), () => 0) >= options.receiveHighWaterMark) {
         paused = true

@@ -1,0 +1,27 @@
+/**
+ * What every bench prints the same way: medians, and a table with one row per case.
+ */
+
+/** The median of `values` (mean of the two middle ones for an even count). */
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/** Prints `rows` under `header`, the first column left-aligned and the others right-aligned. */
+export const printTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): void => {
+  const all = [header, ...rows]
+  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? "").length)))
+  const line = (row: ReadonlyArray<string>) =>
+    row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ")
+  console.log(line(header))
+  console.log(widths.map((width) => "-".repeat(width)).join("  "))
+  for (const row of rows) console.log(line(row))
+}
+
+/** A positive integer from the environment, or `fallback`. */
+export const positiveInt = (name: string, fallback: number): number => {
+  const value = Number(process.env[name])
+  return Number.isInteger(value) && value > 0 ? value : fallback
+}
