@@ -51,8 +51,10 @@ export const failure = (message: string): CliError => new CliError({ message, ex
 export const usage = (message: string): CliError => new CliError({ message, exitCode: ExitCode.usage })
 
 /**
+ * Whether a value is a `CliError`.
+ *
  * @since 0.1.0
- * @category predicates
+ * @category refinements
  */
 export const isCliError = (u: unknown): u is CliError => u instanceof CliError
 

@@ -62,6 +62,8 @@ export type State = Data.TaggedEnum<{
 }>
 
 /**
+ * Constructors and guards for `State` (`State.Authenticated(...)`, `State.$is("Failed")`).
+ *
  * @since 0.1.0
  * @category models
  */

@@ -54,6 +54,8 @@ export type Known = keyof typeof table
 export const nameOf = (code: number): string => (isKnown(code) ? table[code].name : "Unknown")
 
 /**
+ * Whether the protocol names `code` (spec §5).
+ *
  * @since 0.1.0
  * @category predicates
  */

@@ -36,6 +36,8 @@ export class KeyStoreError extends Schema.TaggedError<KeyStoreError>("@protokern
 }
 
 /**
+ * The server's access keys: lookup by raw key bytes, add, issue and revoke.
+ *
  * @since 0.1.0
  * @category tags
  */

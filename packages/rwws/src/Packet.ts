@@ -26,7 +26,12 @@ export const Int64 = Schema.BigIntFromSelf.pipe(Schema.betweenBigInt(-(2n ** 63n
  */
 export const Ping = Schema.TaggedStruct("Ping", {})
 
-/** @since 0.1.0 @category models */
+/**
+ * The Ping packet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Ping = typeof Ping.Type
 
 /**
@@ -37,7 +42,12 @@ export type Ping = typeof Ping.Type
  */
 export const SettingsPacket = Schema.TaggedStruct("Settings", { settings: Schema.Array(Settings.Setting) })
 
-/** @since 0.1.0 @category models */
+/**
+ * The Settings packet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type SettingsPacket = typeof SettingsPacket.Type
 
 /**
@@ -49,13 +59,28 @@ export type SettingsPacket = typeof SettingsPacket.Type
  */
 export const Pong = Schema.TaggedStruct("Pong", { time: Int64 })
 
-/** @since 0.1.0 @category models */
+/**
+ * The Pong packet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Pong = typeof Pong.Type
 
-/** @since 0.1.0 @category models */
+/**
+ * Every client → server packet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export const ClientPacket = Schema.Union(Ping, SettingsPacket)
 
-/** @since 0.1.0 @category models */
+/**
+ * Every client → server packet.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type ClientPacket = typeof ClientPacket.Type
 
 /**
@@ -75,6 +100,8 @@ export const Id = { Ping: 0x00, Settings: 0x01, Pong: 0x00 } as const
 export const ping: Ping = Object.freeze({ _tag: "Ping" })
 
 /**
+ * A Pong carrying `time` (unix milliseconds, i64).
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -6,6 +6,8 @@
 import * as Schema from "effect/Schema"
 
 /**
+ * A message that is not a valid packet sequence; `message` is the close reason the spec asks for.
+ *
  * @since 0.1.0
  * @category errors
  */

@@ -48,6 +48,8 @@ export interface Options {
 }
 
 /**
+ * A running rwws reference server: its URL, revocation and the count of live sessions.
+ *
  * @since 0.1.0
  * @category tags
  */

@@ -47,14 +47,34 @@ const intCodec = (name: "i8" | "i16" | "i32", size: 1 | 2 | 4): ValueCodec => {
   }
 }
 
-/** @since 0.1.0 @category codecs */
+/**
+ * Signed 8-bit value → `number`.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
 export const i8: ValueCodec = intCodec("i8", 1)
-/** @since 0.1.0 @category codecs */
+/**
+ * Signed 16-bit big-endian value → `number`.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
 export const i16: ValueCodec = intCodec("i16", 2)
-/** @since 0.1.0 @category codecs */
+/**
+ * Signed 32-bit big-endian value → `number`.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
 export const i32: ValueCodec = intCodec("i32", 4)
 
-/** @since 0.1.0 @category codecs */
+/**
+ * Signed 64-bit big-endian value → `bigint`.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
 export const i64: ValueCodec = {
   name: "i64",
   size: 8,
@@ -146,6 +166,8 @@ export const Setting = Schema.Struct({
 })
 
 /**
+ * One setting: its id and its value.
+ *
  * @since 0.1.0
  * @category models
  */
