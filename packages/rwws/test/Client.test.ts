@@ -94,6 +94,14 @@ const authThen = (transport: Transport.Transport, reply: Effect.Effect<void, Tra
     )
   })
 
+/** Hello, then `reply` to the auth message. */
+const answerAuthWith = (transport: Transport.Transport, reply: Uint8Array) =>
+  Effect.gen(function* () {
+    yield* transport.send(hex("6d73"))
+    yield* transport.frames.pipe(Stream.take(1), Stream.runDrain)
+    yield* transport.send(reply)
+  })
+
 const memory = Transport.layerMemory({ maxMessageBytes: 64 * 1024 })
 const options = { url: "memory://rwws", accessKey: key32 } as const
 
@@ -231,26 +239,25 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
         )
       )
       const client = yield* Client.make(options)
-      const first = yield* client.ping
-      const second = yield* client.pongs.pipe(Stream.take(1), Stream.runCollect, Effect.fork)
-      yield* Effect.yieldNow()
-      assert.strictEqual(first.serverTime, 7n)
-      yield* client.ping
+      const seen = yield* client.pongs.pipe(Stream.take(3), Stream.runCollect, Effect.fork)
+      const answer = yield* client.ping
+      assert.strictEqual(answer.serverTime, 7n)
+      assert.deepStrictEqual(
+        Chunk.toArray(yield* Fiber.join(seen)).map((pong) => [pong.source, pong.serverTime]),
+        [
+          ["auth", 1n],
+          ["ping", 7n],
+          ["unsolicited", 8n]
+        ]
+      )
       assert.strictEqual((yield* client.state)._tag, "Authenticated")
-      void second
     }).pipe(Effect.provide(memory))
   )
 
   it.scoped("a missing Pong fails pending pings, closes 1000 'pong timeout' and reconnects", () =>
     Effect.gen(function* () {
       const server = yield* scripted((transport, index) =>
-        index === 0
-          ? Effect.gen(function* () {
-              yield* transport.send(hex("6d73"))
-              yield* transport.frames.pipe(Stream.take(1), Stream.runDrain)
-              yield* transport.send(pongBytes(1n))
-            })
-          : honest(transport)
+        index === 0 ? answerAuthWith(transport, pongBytes(1n)) : honest(transport)
       )
       const client = yield* Client.make(options)
       yield* client.awaitAuthenticated
@@ -318,13 +325,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
   it.scoped("an answer other than a Pong to the auth is a protocol error: 1002, then retry", () =>
     Effect.gen(function* () {
       const server = yield* scripted((transport, index) =>
-        index === 0
-          ? Effect.gen(function* () {
-              yield* transport.send(hex("6d73"))
-              yield* transport.frames.pipe(Stream.take(1), Stream.runDrain)
-              yield* transport.send(hex("01"))
-            })
-          : honest(transport)
+        index === 0 ? answerAuthWith(transport, hex("01")) : honest(transport)
       )
       const client = yield* Client.make(options)
       const waiting = yield* waitState(client, "Waiting")

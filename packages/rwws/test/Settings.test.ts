@@ -50,7 +50,7 @@ describe("Settings codecs", () => {
     ])
   })
 
-  it("bool: any byte other than 0 or 1 is an invalid value", () => {
+  it("bool: a byte other than 0 or 1 is an invalid value", () => {
     for (const byte of [0x02, 0x7f, 0x80, 0xff]) {
       const error = left(Packet.decodeClient(Uint8Array.of(0x01, 0xfe, byte, 0xff), testRegistry))
       assert.strictEqual(error.reason, "InvalidSettingValue")
