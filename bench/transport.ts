@@ -122,11 +122,12 @@ const kernelBulk: Effect.Effect<number, unknown, Scope.Scope> = Effect.gen(funct
   )
   const start = process.hrtime.bigint()
   const client = yield* Transport.connectWs(server.url)
+  let bytes = 0
   yield* client.frames.pipe(
-    Stream.scan(0, (bytes, frame) => bytes + frame.length),
-    Stream.takeUntil((bytes) => bytes >= count * frameBytes),
-    Stream.runDrain
+    Stream.take(count),
+    Stream.runForEachChunk((frames) => Effect.sync(() => Chunk.forEach(frames, (frame) => (bytes += frame.length))))
   )
+  if (bytes !== count * frameBytes) return yield* Effect.dieMessage(`received ${bytes} bytes`)
   return bulkMiB / (Number(process.hrtime.bigint() - start) / 1e9)
 })
 
