@@ -1,6 +1,7 @@
-import { Transport } from "@protokernel/wire"
+import { CloseReason, Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Either, Fiber, Layer, Stream } from "effect"
+import { Chunk, Deferred, Effect, Either, FastCheck, Fiber, Layer, Stream } from "effect"
+import { fuzzParameters } from "../../../test/support/fuzz.js"
 
 const firstFrames = (transport: Transport.Transport, n: number) =>
   transport.frames.pipe(Stream.take(n), Stream.runCollect, Effect.map(Chunk.toArray))
@@ -211,4 +212,47 @@ describe("Transport send backpressure", () => {
       assert.isTrue(received.every((f, i) => typeof f !== "string" && f.byteLength === 64 * 1024 && f[0] === i % 256))
     })
   )
+})
+
+describe("Transport properties", () => {
+  const frame = FastCheck.oneof(FastCheck.string({ maxLength: 40 }), FastCheck.uint8Array({ maxLength: 40 }))
+  const closeCode = FastCheck.oneof(
+    FastCheck.constantFrom(1000, 1001, 1002, 1003, 1011),
+    FastCheck.integer({ min: 3000, max: 4999 })
+  )
+  const render = (f: Transport.Frame) => (typeof f === "string" ? `t:${f}` : `b:${Buffer.from(f).toString("hex")}`)
+
+  for (const [name, layer, runs] of [
+    ["memory", Transport.layerMemory(), 100],
+    ["ws", Layer.merge(Transport.layerWsServer(), Transport.layerWsConnector), 20]
+  ] as const) {
+    it.effect.prop(
+      `over ${name}, any frames arrive whole, in order, with their kind, then the close with its code and cut reason`,
+      [FastCheck.array(frame, { maxLength: 12 }), closeCode, FastCheck.string({ maxLength: 80 })],
+      ([frames, code, reason]) =>
+        Effect.gen(function* () {
+          const received = yield* Deferred.make<{ frames: Array<string>; close: Transport.CloseError }>()
+          const url = yield* serve((t) =>
+            Effect.gen(function* () {
+              const seen: Array<string> = []
+              const close = yield* t.frames.pipe(
+                Stream.runForEach((f) => Effect.sync(() => seen.push(render(f)))),
+                Effect.flip
+              )
+              yield* Deferred.succeed(received, { frames: seen, close })
+            })
+          )
+          const client = yield* (yield* Transport.Connector).connect(url)
+          yield* Effect.forEach(frames, client.send, { discard: true })
+          yield* client.close(code, reason)
+          const result = yield* Deferred.await(received)
+          assert.deepStrictEqual(result.frames, frames.map(render))
+          assert.deepStrictEqual(
+            [result.close.code, result.close.reason, result.close.initiator],
+            [code, CloseReason.truncate(reason), "remote"]
+          )
+        }).pipe(Effect.scoped, Effect.provide(layer)),
+      { fastCheck: fuzzParameters(runs) }
+    )
+  }
 })
