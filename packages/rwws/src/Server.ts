@@ -216,11 +216,7 @@ export const make = (
         Effect.annotateLogs({ module: "RwwsServer" })
       )
 
-    yield* Effect.forkScoped(
-      server.run(handle, {
-        shutdownClose: { code: CloseCode.server.shuttingDown.code, reason: CloseCode.server.shuttingDown.reason }
-      })
-    )
+    yield* Effect.forkScoped(server.run(handle, { shutdownClose: CloseCode.server.shuttingDown }))
 
     return RwwsServer.of({
       url: `${server.url}${options.path ?? "/api/ws"}`,

@@ -214,17 +214,26 @@ const unsafeFromWebSocket = (ws: WS.WebSocket, options: ConnectionOptions | unde
   return endpoint
 }
 
-/** Closes a connection left open when its scope ends, the way `run` promises. */
-const closeOnRelease =
-  (transport: Transport, code: number, reason: string) =>
-  (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
-    Effect.flatMap(transport.isOpen, (open) =>
-      open
-        ? Exit.isFailure(exit) && !Exit.isInterrupted(exit)
-          ? transport.close(1011, "internal error")
-          : transport.close(code, reason)
-        : Effect.void
-    )
+/**
+ * Closes a connection its handler left open, the way `run` promises: 1000 after an ending, 1011
+ * after a failure, the shutdown close after an interruption.
+ */
+const closeLeftOpen = (
+  transport: Transport,
+  exit: Exit.Exit<unknown, unknown>,
+  shutdown: { readonly code: number; readonly reason: string }
+): Effect.Effect<void> =>
+  Effect.flatMap(transport.isOpen, (open) =>
+    !open
+      ? Effect.void
+      : Effect.asVoid(
+          Exit.isSuccess(exit)
+            ? transport.close(1000, "")
+            : Exit.isInterrupted(exit)
+              ? transport.close(shutdown.code, shutdown.reason)
+              : transport.close(1011, "internal error")
+        )
+  )
 
 /**
  * Connects with the `ws` package (never the global WebSocket, whose binary frames can overtake text ones).
@@ -368,14 +377,8 @@ const serveConnection = <E, R>(
   handler: (transport: Transport) => Effect.Effect<void, E, R>,
   shutdown: { readonly code: number; readonly reason: string }
 ): Effect.Effect<void, never, R> =>
-  Effect.acquireUseRelease(
-    Effect.succeed(transport),
-    (transport) => handler(transport),
-    (transport, exit) =>
-      Exit.isInterrupted(exit)
-        ? closeOnRelease(transport, shutdown.code, shutdown.reason)(exit)
-        : closeOnRelease(transport, 1000, "")(exit)
-  ).pipe(
+  handler(transport).pipe(
+    Effect.onExit((exit) => closeLeftOpen(transport, exit, shutdown)),
     Effect.catchAllCause((cause) => Effect.logDebug("connection handler failed", cause)),
     Effect.scoped
   )

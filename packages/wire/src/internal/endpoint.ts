@@ -56,11 +56,17 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
   let closeError: CloseError | undefined
   let paused = false
 
-  const resumeIfDrained = <A>(frames: A): A => {
-    if (paused && Option.getOrElse(mailbox.unsafeSize(), () => 0) === 0) {
+  const bufferedFrames = (): number => Option.getOrElse(mailbox.unsafeSize(), () => 0)
+
+  const unpause = (): void => {
+    if (paused) {
       paused = false
       driver.resume()
     }
+  }
+
+  const resumeIfDrained = <A>(frames: A): A => {
+    if (bufferedFrames() === 0) unpause()
     return frames
   }
 
@@ -86,10 +92,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
         localClose = { code, reason: CloseReason.truncate(reason) }
         driver.startClose(localClose.code, localClose.reason)
         // A paused reader would never see the peer's close frame.
-        if (paused) {
-          paused = false
-          driver.resume()
-        }
+        unpause()
       }
       return Deferred.await(closed)
     })
@@ -121,7 +124,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
       // keep the peer's close frame from being read.
       if (closeError !== undefined || localClose !== undefined) return
       mailbox.unsafeOffer(frame)
-      if (!paused && Option.getOrElse(mailbox.unsafeSize(), () => 0) >= options.receiveHighWaterMark) {
+      if (!paused && bufferedFrames() >= options.receiveHighWaterMark) {
         paused = true
         driver.pause()
       }
