@@ -6,7 +6,7 @@ const source = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src`, i
 export default defineConfig({
   resolve: {
     // Tests run on the TypeScript sources; the built `dist` is what Node and users load.
-    alias: ["wire", "rwws", "cli"].flatMap((pkg) => [
+    alias: ["wire", "rwws", "blazeauth", "cli"].flatMap((pkg) => [
       { find: new RegExp(`^@protokernel/${pkg}$`), replacement: `${source(pkg)}/index.ts` },
       { find: new RegExp(`^@protokernel/${pkg}/(.*)$`), replacement: `${source(pkg)}/$1.ts` }
     ])

@@ -13,6 +13,7 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import type { IncomingMessage } from "node:http"
 import * as WS from "ws"
 import * as Endpoint from "./internal/endpoint.js"
 
@@ -101,6 +102,8 @@ export interface Transport {
   readonly closed: Effect.Effect<CloseError>
   /** Whether frames may still be sent: no close was started or received. */
   readonly isOpen: Effect.Effect<boolean>
+  /** The peer's IP address as the socket reports it (`"127.0.0.1"` for in-memory connections). */
+  readonly remoteAddress: string
 }
 
 /**
@@ -188,7 +191,8 @@ const defaults = {
   closeTimeoutMillis: 5000
 } as const
 
-const endpointOptions = (options: ConnectionOptions | undefined): Endpoint.EndpointOptions => ({
+const endpointOptions = (remoteAddress: string, options: ConnectionOptions | undefined): Endpoint.EndpointOptions => ({
+  remoteAddress,
   receiveHighWaterMark: options?.receiveHighWaterMark ?? defaults.receiveHighWaterMark,
   sendHighWaterMark: options?.sendHighWaterMark ?? defaults.sendHighWaterMark,
   makeCloseError: (fields) => new CloseError(fields)
@@ -205,8 +209,12 @@ const wsDriver = (ws: WS.WebSocket): Endpoint.Driver => ({
 })
 
 /** Attaches listeners synchronously: a frame that arrives before them would be lost. */
-const unsafeFromWebSocket = (ws: WS.WebSocket, options: ConnectionOptions | undefined): Endpoint.Endpoint => {
-  const endpoint = Endpoint.unsafeMake(wsDriver(ws), endpointOptions(options))
+const unsafeFromWebSocket = (
+  ws: WS.WebSocket,
+  remoteAddress: string,
+  options: ConnectionOptions | undefined
+): Endpoint.Endpoint => {
+  const endpoint = Endpoint.unsafeMake(wsDriver(ws), endpointOptions(remoteAddress, options))
   ws.on("message", (data: Buffer, isBinary: boolean) => endpoint.onFrame(isBinary ? data : data.toString("utf8")))
   ws.on("close", (code: number, reason: Buffer) => endpoint.onClose(code, reason.toString("utf8")))
   // Every error is followed by "close"; the listener keeps it from being thrown.
@@ -262,10 +270,14 @@ export const connectWs = (
       }
       ws.binaryType = "nodebuffer"
       const onError = (cause: Error) => resume(Effect.fail(new ConnectError({ url, detail: describe(cause) })))
+      let remoteAddress = ""
+      ws.once("upgrade", (response: IncomingMessage) => {
+        remoteAddress = response.socket.remoteAddress ?? ""
+      })
       ws.once("error", onError)
       ws.once("open", () => {
         ws.off("error", onError)
-        resume(Effect.succeed({ ws, endpoint: unsafeFromWebSocket(ws, options) }))
+        resume(Effect.succeed({ ws, endpoint: unsafeFromWebSocket(ws, remoteAddress, options) }))
       })
       return Effect.sync(() => ws.terminate())
     }),
@@ -290,7 +302,7 @@ export interface WsServerOptions extends ConnectionOptions {
   readonly host?: string | undefined
   /** 0 picks a free port. */
   readonly port?: number | undefined
-  /** Accept upgrades on this path only (others get 400). */
+  /** Accept upgrades on this path only (others get HTTP 404). */
   readonly path?: string | undefined
 }
 
@@ -311,7 +323,7 @@ export const makeWsServer = (
         const serverOptions: WS.ServerOptions & WsCloseTimeout = {
           host,
           port: options.port ?? 0,
-          ...(options.path === undefined ? {} : { path: options.path }),
+          ...(options.path === undefined ? {} : { verifyClient: matchPath(options.path) }),
           maxPayload: options.maxMessageBytes ?? defaults.maxMessageBytes,
           closeTimeout: options.closeTimeoutMillis ?? defaults.closeTimeoutMillis,
           perMessageDeflate: false,
@@ -325,9 +337,10 @@ export const makeWsServer = (
           // Accept errors (EMFILE, …) would otherwise be thrown; the server keeps listening.
           server.on("error", () => {})
           // Every connection gets its listeners at once, even before any `run` takes it.
-          server.on("connection", (ws: WS.WebSocket) => {
+          server.on("connection", (ws: WS.WebSocket, request: IncomingMessage) => {
             ws.binaryType = "nodebuffer"
-            Queue.unsafeOffer(pending, unsafeFromWebSocket(ws, options).transport)
+            const remoteAddress = request.socket.remoteAddress ?? ""
+            Queue.unsafeOffer(pending, unsafeFromWebSocket(ws, remoteAddress, options).transport)
           })
           resume(Effect.succeed(server))
         })
@@ -432,8 +445,8 @@ const unsafeMemoryPair = (options: ConnectionOptions | undefined): readonly [Tra
     pause: () => {},
     resume: () => {}
   })
-  sides.push(Endpoint.unsafeMake(driver(0), endpointOptions(options)))
-  sides.push(Endpoint.unsafeMake(driver(1), endpointOptions(options)))
+  sides.push(Endpoint.unsafeMake(driver(0), endpointOptions("127.0.0.1", options)))
+  sides.push(Endpoint.unsafeMake(driver(1), endpointOptions("127.0.0.1", options)))
   return [sides[0]!.transport, sides[1]!.transport]
 }
 
@@ -459,6 +472,17 @@ export const layerMemory = (options?: ConnectionOptions): Layer.Layer<TransportS
       )
     })
   )
+
+/** Refuses upgrades on other paths with HTTP 404, so a wrong URL fails at once and visibly. */
+const matchPath =
+  (path: string) =>
+  (info: { readonly req: IncomingMessage }, callback: (accept: boolean, code?: number, message?: string) => void) => {
+    const target = info.req.url ?? "/"
+    const query = target.indexOf("?")
+    const accept = (query === -1 ? target : target.slice(0, query)) === path
+    if (accept) callback(true)
+    else callback(false, 404, "Not Found")
+  }
 
 /** `ws` honours `closeTimeout` (ms) on clients and servers; its type definitions omit it. */
 interface WsCloseTimeout {

@@ -16,3 +16,13 @@ export * as Transport from "./Transport.js"
  * @since 0.1.0
  */
 export * as Deadline from "./Deadline.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Json from "./Json.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Uint64 from "./Uint64.js"

@@ -26,6 +26,7 @@ export interface Driver {
 
 /** @internal */
 export interface EndpointOptions {
+  readonly remoteAddress: string
   /** Frames buffered before reading from the connection pauses. */
   readonly receiveHighWaterMark: number
   /** Unflushed bytes above which `send` waits for the frame to leave. */
@@ -114,7 +115,8 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     close,
     terminate,
     closed: Deferred.await(closed),
-    isOpen: Effect.sync(() => closeError === undefined && localClose === undefined && driver.canWrite())
+    isOpen: Effect.sync(() => closeError === undefined && localClose === undefined && driver.canWrite()),
+    remoteAddress: options.remoteAddress
   }
 
   return {

@@ -1,0 +1,155 @@
+/**
+ * Why a Blazeauth client call failed (spec §6, client-side errors). None of these messages ever
+ * contains a secret: fields holding secrets are `Redacted`, and decoding errors name only the field.
+ *
+ * @since 0.1.0
+ */
+import * as Transport from "@protokernel/wire/Transport"
+import * as Schema from "effect/Schema"
+import * as CloseCode from "./CloseCode.js"
+import * as Status from "./Status.js"
+
+/**
+ * The server answered with an error status. `payload` is the decoded response, so fields sent with
+ * the error (license fields with 101–103, `retry_after` with 5, …) reach the caller.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StatusError extends Schema.TaggedError<StatusError>("@protokernel/blazeauth/StatusError")("StatusError", {
+  usecase: Schema.String,
+  status: Schema.typeSchema(Status.Status),
+  payload: Schema.Unknown
+}) {
+  /** Whether the status has this name. */
+  is(name: Status.Name): boolean {
+    return this.status.name === name
+  }
+
+  override get message(): string {
+    return `${this.usecase} failed: ${this.status.toString()}`
+  }
+}
+
+/**
+ * The server broke the protocol; the client closed with 1002 and every pending call failed. Terminal.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ProtocolViolation extends Schema.TaggedError<ProtocolViolation>(
+  "@protokernel/blazeauth/ProtocolViolation"
+)("ProtocolViolation", { detail: Schema.String }) {
+  override get message(): string {
+    return `protocol violation: ${this.detail}`
+  }
+}
+
+/**
+ * A response that matched a call had a field of the wrong type, out of range, or missing although
+ * the status requires it. Only that call fails.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>(
+  "@protokernel/blazeauth/MalformedResponse"
+)("MalformedResponse", { usecase: Schema.String, detail: Schema.String }) {
+  override get message(): string {
+    return `malformed ${this.usecase} response: ${this.detail}`
+  }
+}
+
+/**
+ * No response within the request timeout; a late response is dropped.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Timeout extends Schema.TaggedError<Timeout>("@protokernel/blazeauth/Timeout")("Timeout", {
+  usecase: Schema.String,
+  millis: Schema.Number
+}) {
+  override get message(): string {
+    return `${this.usecase}: no response within ${this.millis} ms`
+  }
+}
+
+/**
+ * A ping got no response within the ping timeout: the connection was dropped as dead. Retryable.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/blazeauth/PingTimeout")(
+  "PingTimeout",
+  { millis: Schema.Number }
+) {
+  override get message(): string {
+    return `ping_timeout: no ping response within ${this.millis} ms`
+  }
+}
+
+/**
+ * The connection ended: the server closed it (its close frame came first), it was lost (1006), or the
+ * user closed the client (`initiator` "local").
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>(
+  "@protokernel/blazeauth/ConnectionClosed"
+)("ConnectionClosed", {
+  code: Schema.Int,
+  reason: Schema.String,
+  initiator: Schema.Literal("local", "remote")
+}) {
+  /** Whether a reconnecting client retries after this close (§2.3). */
+  get isRetryable(): boolean {
+    return this.initiator === "remote" && CloseCode.isRetryable(this.code)
+  }
+
+  override get message(): string {
+    const who = this.initiator === "local" ? "closed by the client" : this.code === 1006 ? "connection lost" : "closed"
+    return `${who} ${this.code}${this.reason === "" ? "" : ` '${this.reason}'`}`
+  }
+}
+
+/**
+ * A local pre-check failed before anything was sent (`client_id` outside 4–64 characters, a bad
+ * `transfer_id` or resume token).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("@protokernel/blazeauth/InvalidArgument")(
+  "InvalidArgument",
+  { argument: Schema.String, detail: Schema.String }
+) {
+  override get message(): string {
+    return `invalid ${this.argument}: ${this.detail}`
+  }
+}
+
+/**
+ * Any error of a client call.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type CallError =
+  | StatusError
+  | ProtocolViolation
+  | MalformedResponse
+  | Timeout
+  | PingTimeout
+  | ConnectionClosed
+  | InvalidArgument
+
+/**
+ * Any error of the client: a call error, or a connection that could not be opened.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type BlazeauthError = CallError | Transport.ConnectError
