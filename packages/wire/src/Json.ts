@@ -68,12 +68,21 @@ const needsLosslessParser = /\d{16}|\d[.eE]/
  * @category parsing
  */
 export const parse = (text: string): Either.Either<unknown, JsonError> => {
+  if (needsLosslessParser.test(text)) return parseLossless(text)
   try {
-    return Either.right(needsLosslessParser.test(text) ? LJ.parse(text, null, losslessOptions) : JSON.parse(text))
-  } catch (cause) {
-    return Either.left(new JsonError({ detail: cause instanceof Error ? cause.message : String(cause) }))
+    return Either.right(JSON.parse(text))
+  } catch {
+    // V8's message quotes the text around the error, which may hold a secret: the error takes lossless-json's
+    // message instead, which names a position and at most one character.
+    return Either.left(losslessFailure(text))
   }
 }
+
+const losslessFailure = (text: string): JsonError =>
+  Either.match(parseLossless(text), {
+    onLeft: (error) => error,
+    onRight: () => new JsonError({ detail: "not valid JSON" })
+  })
 
 /**
  * Parses JSON text with the lossless parser only (no fast path); for measurements and cross-checks.

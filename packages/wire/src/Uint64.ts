@@ -32,8 +32,10 @@ export type Uint64 = bigint & Brand.Brand<"@protokernel/wire/Uint64">
  * @since 0.1.0
  * @category schemas
  */
-export const Uint64FromSelf: Schema.brand<Schema.filter<typeof Schema.BigIntFromSelf>, "@protokernel/wire/Uint64"> =
-  Schema.BigIntFromSelf.pipe(Schema.betweenBigInt(0n, MAX), Schema.brand("@protokernel/wire/Uint64"))
+export const Uint64FromSelf: Schema.brand<
+  Schema.filter<typeof Schema.BigIntFromSelf>,
+  "@protokernel/wire/Uint64"
+> = Schema.BigIntFromSelf.pipe(Schema.betweenBigInt(0n, MAX), Schema.brand("@protokernel/wire/Uint64"))
 
 const digits = /^[0-9]{1,20}$/
 
