@@ -3,88 +3,12 @@
  * test spawns `node packages/cli/bin/protokernel.js …` on real sockets (127.0.0.1, port 0). Needs
  * `tsc -b` first (`npm test` does that).
  */
-import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { fileURLToPath } from "node:url"
-import { afterAll, describe, expect, it, type TestContext } from "vitest"
+import { describe, expect, it, type TestContext } from "vitest"
 import { WebSocket } from "ws"
+import { lines, protokernel, runToEnd } from "./support/cli.js"
 
-const bin = fileURLToPath(new URL("../packages/cli/bin/protokernel.js", import.meta.url))
 const listening = /^listening ws:\/\/127\.0\.0\.1:\d+\/api\/ws$/
-
-interface Exited {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-}
-
-interface Run {
-  readonly child: ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  readonly stdoutLines: () => ReadonlyArray<string>
-  readonly exited: Promise<Exited>
-  /** Resolves with the first stdout line matching `pattern`. */
-  readonly line: (pattern: RegExp, timeoutMs?: number) => Promise<string>
-}
-
-const running = new Set<ChildProcess>()
-
-const kill = (child: ChildProcess) => {
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-}
-
-afterAll(() => running.forEach(kill))
-
-const lines = (text: string) => text.split("\n").filter((line) => line !== "")
-
-/** Spawns the CLI; the child is killed when the test ends (pass/fail/timeout). */
-const protokernel = (context: TestContext, args: ReadonlyArray<string>): Run => {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-  running.add(child)
-  context.onTestFinished(() => {
-    kill(child)
-    running.delete(child)
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-  const exited = new Promise<Exited>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })))
-  const line = (pattern: RegExp, timeoutMs = 10_000) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const found = lines(stdout).find((l) => pattern.test(l))
-        if (found === undefined) return false
-        clearTimeout(timer)
-        child.stdout?.off("data", check)
-        resolve(found)
-        return true
-      }
-      const timer = setTimeout(() => {
-        child.stdout?.off("data", check)
-        reject(new Error(`no stdout line matching ${pattern} in ${timeoutMs} ms; stdout=${stdout} stderr=${stderr}`))
-      }, timeoutMs)
-      if (!check()) {
-        child.stdout?.on("data", check)
-        void exited.then(() => setImmediate(() => check()))
-      }
-    })
-  return {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    stdoutLines: () => lines(stdout),
-    exited,
-    line
-  }
-}
-
-/** Runs the CLI to its end. */
-const runToEnd = async (context: TestContext, args: ReadonlyArray<string>) => {
-  const run = protokernel(context, args)
-  const exit = await run.exited
-  return { ...exit, stdout: run.stdout(), stderr: run.stderr() }
-}
 
 /** Starts `rwws serve` and waits for its url. */
 const serve = async (context: TestContext, args: ReadonlyArray<string>) => {
@@ -96,10 +20,11 @@ const serve = async (context: TestContext, args: ReadonlyArray<string>) => {
 const newKey = () => randomBytes(32).toString("base64")
 
 describe.concurrent("protokernel CLI", () => {
-  it("--help exits 0 and lists the rwws commands", async (context) => {
+  it("--help exits 0 and lists the blazeauth and rwws commands", async (context) => {
     const result = await runToEnd(context, ["--help"])
     expect(result.code).toBe(0)
     expect(result.stdout).toContain("rwws")
+    expect(result.stdout).toContain("blazeauth")
   })
 
   it("serve prints one listening line; connect prints N pongs, closes and exits 0", async (context) => {

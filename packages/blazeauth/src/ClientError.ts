@@ -81,10 +81,9 @@ export class Timeout extends Schema.TaggedError<Timeout>("@protokernel/blazeauth
  * @since 0.1.0
  * @category errors
  */
-export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/blazeauth/PingTimeout")(
-  "PingTimeout",
-  { millis: Schema.Number }
-) {
+export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/blazeauth/PingTimeout")("PingTimeout", {
+  millis: Schema.Number
+}) {
   override get message(): string {
     return `ping_timeout: no ping response within ${this.millis} ms`
   }
@@ -97,13 +96,14 @@ export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/b
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>(
-  "@protokernel/blazeauth/ConnectionClosed"
-)("ConnectionClosed", {
-  code: Schema.Int,
-  reason: Schema.String,
-  initiator: Schema.Literal("local", "remote")
-}) {
+export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@protokernel/blazeauth/ConnectionClosed")(
+  "ConnectionClosed",
+  {
+    code: Schema.Int,
+    reason: Schema.String,
+    initiator: Schema.Literal("local", "remote")
+  }
+) {
   /** Whether a reconnecting client retries after this close (§2.3). */
   get isRetryable(): boolean {
     return this.initiator === "remote" && CloseCode.isRetryable(this.code)
@@ -138,13 +138,7 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("@proto
  * @category errors
  */
 export type CallError =
-  | StatusError
-  | ProtocolViolation
-  | MalformedResponse
-  | Timeout
-  | PingTimeout
-  | ConnectionClosed
-  | InvalidArgument
+  StatusError | ProtocolViolation | MalformedResponse | Timeout | PingTimeout | ConnectionClosed | InvalidArgument
 
 /**
  * Any error of the client: a call error, or a connection that could not be opened.

@@ -62,7 +62,14 @@ export type Fault = "not_json" | "not_object" | "missing_type" | "invalid_type" 
 export class EnvelopeError extends Schema.TaggedError<EnvelopeError>("@protokernel/blazeauth/EnvelopeError")(
   "EnvelopeError",
   {
-    fault: Schema.Literal("not_json", "not_object", "missing_type", "invalid_type", "missing_payload", "invalid_payload"),
+    fault: Schema.Literal(
+      "not_json",
+      "not_object",
+      "missing_type",
+      "invalid_type",
+      "missing_payload",
+      "invalid_payload"
+    ),
     detail: Schema.String
   }
 ) {

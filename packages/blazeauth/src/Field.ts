@@ -205,7 +205,8 @@ export const StringMap: Schema.Schema<{ readonly [key: string]: string }, unknow
       if (typeof value !== "object" || value === null || Array.isArray(value) || Json.isDecimal(value)) return out
       for (const [key, entry] of Object.entries(value)) {
         // defineProperty keeps a "__proto__" key an ordinary entry.
-        if (typeof entry === "string") Object.defineProperty(out, key, { value: entry, enumerable: true, writable: true })
+        if (typeof entry === "string")
+          Object.defineProperty(out, key, { value: entry, enumerable: true, writable: true })
       }
       return out
     },

@@ -74,7 +74,8 @@ const encodePayload = Schema.encodeEither(Payload)
 export const decode = (payload: unknown): Either.Either<PanelEvent, ParseResult.ParseError> =>
   Either.map(
     decodePayload(payload),
-    (decoded) => new PanelEvent({ eventType: decoded.event_type, content: decoded.content ?? {} }, { disableValidation: true })
+    (decoded) =>
+      new PanelEvent({ eventType: decoded.event_type, content: decoded.content ?? {} }, { disableValidation: true })
   )
 
 /**

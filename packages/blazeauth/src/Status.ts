@@ -98,7 +98,9 @@ export class Status extends Schema.Class<Status>("@protokernel/blazeauth/Status"
   },
   {
     arbitrary: () => (fc) =>
-      fc.oneof(fc.constantFrom(...Object.values(codes), 210), fc.integer({ min: -2147483648, max: 2147483647 })).map(fromCode)
+      fc
+        .oneof(fc.constantFrom(...Object.values(codes), 210), fc.integer({ min: -2147483648, max: 2147483647 }))
+        .map(fromCode)
   }
 ) {
   /** Success: absent, 0 (`none`) or 1 (`ok`), spec §1.4. */

@@ -261,7 +261,12 @@ export const GetOnlineUsersCount = make(
  * @since 0.1.0
  * @category usecases
  */
-export const GetVariable = make(13, "get_variable", { name: Schema.String }, { content: optional(Schema.String), ...status })
+export const GetVariable = make(
+  13,
+  "get_variable",
+  { name: Schema.String },
+  { content: optional(Schema.String), ...status }
+)
 
 /**
  * #14: stores a value in the connection's session store. An empty key is an invalid body.
@@ -410,9 +415,7 @@ export const decodeResponse = <U extends Any>(
  * @since 0.1.0
  * @category decoding
  */
-export const decodeHeader = (
-  payload: unknown
-): Either.Either<typeof TransferHeader.Type, ParseResult.ParseError> =>
+export const decodeHeader = (payload: unknown): Either.Either<typeof TransferHeader.Type, ParseResult.ParseError> =>
   headerCodec.decode(payload) as Either.Either<typeof TransferHeader.Type, ParseResult.ParseError>
 
 /**

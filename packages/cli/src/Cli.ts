@@ -1,5 +1,5 @@
 /**
- * The `protokernel` command tree (`rwws serve`, `rwws connect`, `demo`) and how it runs: failures
+ * The `protokernel` command tree (`blazeauth serve`, `rwws serve`, `rwws connect`, `demo`) and how it runs: failures
  * become one stderr line and an exit code, logs go to stderr so stdout carries only the contract's
  * lines.
  *
@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Blazeauth from "./Blazeauth.js"
 import * as CliError from "./CliError.js"
 import * as Demo from "./Demo.js"
 import * as Rwws from "./Rwws.js"
@@ -104,6 +105,41 @@ const rwws = Command.make("rwws").pipe(
   Command.withSubcommands([serve, connect])
 )
 
+const blazeauthServe = Command.make(
+  "serve",
+  {
+    host: Options.text("host").pipe(
+      Options.withDefault("127.0.0.1"),
+      Options.withDescription("Interface to listen on.")
+    ),
+    port: integerWithin("port", 0, 65_535).pipe(
+      Options.withDefault(0),
+      Options.withDescription("Port to listen on; 0 picks a free one.")
+    ),
+    fixtures: Options.text("fixtures").pipe(
+      Options.withDescription("The fixtures JSON file (applications, licenses, accounts, variables, files).")
+    ),
+    initDeadline: millis("init-deadline-ms").pipe(
+      Options.optional,
+      Options.withDescription("A session must initialize within this time, else 4202. Default 15000.")
+    ),
+    chunkSize: integerWithin("chunk-size", 1, 1024 * 1024).pipe(
+      Options.optional,
+      Options.withDescription("Bytes per download chunk (at most 1 MiB). Default 65536.")
+    )
+  },
+  Blazeauth.serve
+).pipe(
+  Command.withDescription(
+    "Serve Blazeauth at ws://HOST:PORT. Prints 'listening <url>' on stdout when ready; stops on SIGINT/SIGTERM."
+  )
+)
+
+const blazeauth = Command.make("blazeauth").pipe(
+  Command.withDescription("The Blazeauth JSON WebSocket protocol: reference server."),
+  Command.withSubcommands([blazeauthServe])
+)
+
 const demo = Command.make("demo", {}, () => Demo.run()).pipe(
   Command.withDescription("An embedded server and client: pings, then key revocation (3004).")
 )
@@ -115,8 +151,8 @@ const demo = Command.make("demo", {}, () => Demo.run()).pipe(
  * @category commands
  */
 export const command = Command.make("protokernel").pipe(
-  Command.withDescription("Reference servers and clients for the rwws WebSocket protocol."),
-  Command.withSubcommands([rwws, demo])
+  Command.withDescription("Reference servers and clients for the Blazeauth and rwws WebSocket protocols."),
+  Command.withSubcommands([blazeauth, rwws, demo])
 )
 
 /**
