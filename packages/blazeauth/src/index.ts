@@ -3,6 +3,15 @@
  */
 
 /** @since 0.1.0 */
+export * as Client from "./Client.js"
+
+/** @since 0.1.0 */
+export * as ClientError from "./ClientError.js"
+
+/** @since 0.1.0 */
+export * as CloseCode from "./CloseCode.js"
+
+/** @since 0.1.0 */
 export * as Envelope from "./Envelope.js"
 
 /** @since 0.1.0 */
@@ -12,7 +21,16 @@ export * as Expiry from "./Expiry.js"
 export * as Field from "./Field.js"
 
 /** @since 0.1.0 */
+export * as Fixtures from "./Fixtures.js"
+
+/** @since 0.1.0 */
+export * as Model from "./Model.js"
+
+/** @since 0.1.0 */
 export * as PanelEvent from "./PanelEvent.js"
+
+/** @since 0.1.0 */
+export * as Server from "./Server.js"
 
 /** @since 0.1.0 */
 export * as Status from "./Status.js"
