@@ -23,6 +23,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -587,6 +588,8 @@ interface Handler {
   readonly onBinary: ((bytes: Uint8Array) => Effect.Effect<void>) | undefined
   /** The handler leaves the table with this error. */
   readonly fail: (error: ClientError.CallError) => Effect.Effect<void>
+  /** The request timeout: at `deadline` the handler fails with `Timeout`; none for pings and streams. */
+  readonly expiry: { readonly deadline: number; readonly millis: number } | undefined
 }
 
 interface RequestOptions {
@@ -623,7 +626,10 @@ const isAppliedClose = (error: ClientError.CallError): boolean =>
   (error.code === CloseCode.codes.blacklisted || error.code === CloseCode.codes.normal)
 
 const timeoutAt = (deadline: number, usecase: string, millis: number) =>
-  Effect.zipRight(Deadline.sleepUntil(deadline), Effect.fail(new ClientError.Timeout({ usecase, millis })))
+  Effect.zipRight(
+    Deadline.sleepUntil(deadline),
+    Effect.failSync(() => new ClientError.Timeout({ usecase, millis }))
+  )
 
 const isRetryable = (error: ClientError.BlazeauthError, established: boolean): boolean => {
   switch (error._tag) {
@@ -754,7 +760,6 @@ export const make = (
       Effect.gen(function* () {
         const transport = yield* connector.connect(cfg.url)
         const scope = yield* Effect.scope
-        const lock = yield* Effect.makeSemaphore(1)
         const ended = yield* Deferred.make<ClientError.CallError>()
         const pending = new Map<bigint, Handler>()
         let endError: ClientError.CallError | undefined
@@ -797,28 +802,61 @@ export const make = (
           )
 
         /** Takes the next id, encodes and sends: one at a time, so ids go out in order. No id is used if encoding fails. */
-        const register = (usecase: Usecase.Any, encode: Encode, handler: Handler) =>
-          lock.withPermits(1)(
-            Effect.flatMap(Clock.currentTimeMillis, (sentAt) =>
-              Effect.suspend(
-                (): Effect.Effect<{ readonly id: bigint; readonly sentAt: number }, ClientError.CallError> => {
-                  if (endError !== undefined) return Effect.fail(endError)
-                  const id = Uint64.make(nextId)
-                  const text = encode(id)
-                  if (Either.isLeft(text)) {
-                    return Effect.fail(
-                      new ClientError.InvalidArgument({
-                        argument: usecase.name,
-                        detail: Usecase.describeError(text.left)
-                      })
-                    )
-                  }
-                  nextId++
-                  pending.set(id, handler)
-                  // A failed send means the connection is closing: `settle` fails the call.
-                  return Effect.as(Effect.ignore(transport.send(text.right)), { id, sentAt })
-                }
+        // Request timeouts: one fiber sleeps until the earliest deadline of the table (no timer per call).
+        let sweepAt = Number.POSITIVE_INFINITY
+        let wakeSweeper = yield* Deferred.make<void>()
+
+        const sweep: Effect.Effect<never> = Effect.gen(function* () {
+          while (true) {
+            const now = yield* Clock.currentTimeMillis
+            let next = Number.POSITIVE_INFINITY
+            const expired: Array<Handler> = []
+            for (const [id, handler] of pending) {
+              const expiry = handler.expiry
+              if (expiry === undefined) continue
+              if (expiry.deadline <= now) {
+                pending.delete(id)
+                expired.push(handler)
+              } else if (expiry.deadline < next) next = expiry.deadline
+            }
+            for (const handler of expired) {
+              yield* handler.fail(
+                new ClientError.Timeout({ usecase: handler.usecase, millis: handler.expiry?.millis ?? 0 })
               )
+            }
+            sweepAt = next
+            wakeSweeper = yield* Deferred.make<void>()
+            if (next === Number.POSITIVE_INFINITY) yield* Deferred.await(wakeSweeper)
+            else yield* Effect.raceFirst(Deadline.sleepUntil(next), Deferred.await(wakeSweeper))
+          }
+        })
+
+        // The id is taken and the frame written in one synchronous step, so ids leave in order (1, 2, 3, …)
+        // even when `send` then waits for the socket to drain.
+        const register = (usecase: Usecase.Any, encode: Encode, handler: Handler) =>
+          Effect.flatMap(Clock.currentTimeMillis, (sentAt) =>
+            Effect.suspend(
+              (): Effect.Effect<{ readonly id: bigint; readonly sentAt: number }, ClientError.CallError> => {
+                if (endError !== undefined) return Effect.fail(endError)
+                const id = Uint64.make(nextId)
+                const text = encode(id)
+                if (Either.isLeft(text)) {
+                  return Effect.fail(
+                    new ClientError.InvalidArgument({
+                      argument: usecase.name,
+                      detail: Usecase.describeError(text.left)
+                    })
+                  )
+                }
+                nextId++
+                pending.set(id, handler)
+                if (handler.expiry !== undefined && handler.expiry.deadline < sweepAt) {
+                  sweepAt = handler.expiry.deadline
+                  Deferred.unsafeDone(wakeSweeper, Exit.void)
+                }
+                // A failed send means the connection is closing: `settle` fails the call.
+                return Effect.as(Effect.ignore(transport.send(text.right)), { id, sentAt })
+              }
             )
           )
 
@@ -830,9 +868,11 @@ export const make = (
         const callHandler = (
           usecase: Usecase.Any,
           result: Deferred.Deferred<Received, ClientError.CallError>,
-          appliedOnClose: boolean
+          appliedOnClose: boolean,
+          expiry?: Handler["expiry"]
         ): Handler => ({
           type: usecase.type,
+          expiry,
           usecase: usecase.name,
           onMessage: (envelope, receivedAt) =>
             Effect.as(
@@ -851,14 +891,14 @@ export const make = (
         const request = (usecase: Usecase.Any, encode: Encode, options: RequestOptions) =>
           Effect.gen(function* () {
             const result = yield* Deferred.make<Received, ClientError.CallError>()
-            const handler = callHandler(usecase, result, options.appliedOnClose)
+            const handler = callHandler(usecase, result, options.appliedOnClose, {
+              deadline: options.deadline,
+              millis: options.millis
+            })
             let id: bigint | undefined
             return yield* Effect.gen(function* () {
               id = (yield* register(usecase, encode, handler)).id
-              return yield* Effect.raceFirst(
-                Deferred.await(result),
-                timeoutAt(options.deadline, usecase.name, options.millis)
-              )
+              return yield* Deferred.await(result)
             }).pipe(Effect.ensuring(Effect.suspend(() => forget(id, handler))))
           })
 
@@ -995,6 +1035,8 @@ export const make = (
             yield* transport.close(1000, "")
           })
         )
+
+        yield* Effect.forkIn(sweep, scope)
 
         yield* Stream.runForEach(transport.frames, onFrame).pipe(
           Effect.zipRight(transport.closed),

@@ -397,7 +397,6 @@ export const make = (
 
     const handle = (transport: Transport.Transport): Effect.Effect<void, never, Scope.Scope> =>
       Effect.gen(function* () {
-        const lock = yield* Effect.makeSemaphore(1)
         const fibers = yield* FiberSet.make<void>()
         let closing = false
         const session: Session = {
@@ -408,11 +407,9 @@ export const make = (
           clientId: null,
           identity: null,
           streams: new Map(),
-          // A stream's header and binary frame go out together: nothing can come between them.
-          write: (frames) =>
-            lock
-              .withPermits(1)(Effect.forEach(frames, (frame) => transport.send(frame), { discard: true }))
-              .pipe(Effect.ignore),
+          // A header and its binary frame leave back to back, so nothing can come between them; a
+          // stream then waits here while the socket holds more than one chunk (pacing, §4.4 rule 10).
+          write: (frames) => Effect.ignore(transport.sendAll(frames)),
           close: (code, reason) =>
             Effect.suspend(() => {
               closing = true
@@ -867,11 +864,12 @@ export const make = (
             yield* Deferred.succeed(halt.written, undefined)
           })
 
+        // A stop or logout that arrived meanwhile finds the stream already ended.
         const endWithError = (stream: ActiveStream, status: Status.KnownName) =>
           Effect.zipRight(
             Effect.sync(() => session.streams.delete(stream.transferId)),
             reject(stream.requestId, stream.transferId, stream.next, status)
-          )
+          ).pipe(Effect.zipRight(Effect.suspend(() => releaseLateHalt(stream))))
 
         /** Sends the next pair; `false` once the stream has ended. */
         const step = (app: Directory.ApplicationState, stream: ActiveStream): Effect.Effect<boolean> =>
@@ -892,10 +890,14 @@ export const make = (
               yield* endWithError(stream, "file_storage_quota_exceeded")
               return false
             }
+            // The bytes are reserved before the read, which can wait for the disk: another stream of the
+            // application checking the quota meanwhile must see them (§4.4 rules 3 and 4).
+            app.transferredBytes += length
             const chunk = yield* Effect.either(
               readChunk(stream.file.source, stream.next, length).pipe(Effect.provideService(FileSystem.FileSystem, fs))
             )
             if (Either.isLeft(chunk)) {
+              app.transferredBytes -= length
               yield* Effect.logWarning(`reading ${stream.file.name} failed`)
               yield* endWithError(stream, "internal_server_error")
               return false
@@ -914,7 +916,6 @@ export const make = (
             })
             if (terminal) session.streams.delete(stream.transferId)
             yield* session.write([text, chunk.right])
-            app.transferredBytes += length
             stream.next += length
             stream.sent++
             if (terminal) {
@@ -960,9 +961,17 @@ export const make = (
             file.lastTransferredAt = seconds
           })
 
-        /** A halt requested while the last pair was going out finds the stream already complete. */
+        /**
+         * A halt requested while the last pair was going out finds the stream already ended. Its ending was
+         * written too: a logout waits for that after its response, and must not wait forever.
+         */
         const releaseLateHalt = (stream: ActiveStream) =>
-          stream.halt === null ? Effect.void : Deferred.succeed(stream.halt.reached, "ended")
+          stream.halt === null
+            ? Effect.void
+            : Effect.zipRight(
+                Deferred.succeed(stream.halt.reached, "ended"),
+                Deferred.succeed(stream.halt.written, undefined)
+              )
 
         const pace = (stream: ActiveStream) =>
           Effect.gen(function* () {

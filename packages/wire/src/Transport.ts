@@ -96,6 +96,8 @@ export class ListenError extends Schema.TaggedError<ListenError>("@protokernel/w
 export interface Transport {
   readonly frames: Stream.Stream<Frame, CloseError>
   readonly send: (frame: Frame) => Effect.Effect<void, CloseError>
+  /** Writes frames back to back, nothing in between (then waits like `send` when too much is queued). */
+  readonly sendAll: (frames: ReadonlyArray<Frame>) => Effect.Effect<void, CloseError>
   readonly close: (code: number, reason?: string) => Effect.Effect<CloseError>
   readonly terminate: (code?: number, reason?: string) => Effect.Effect<CloseError>
   /** Waits until the connection has ended. */

@@ -86,6 +86,21 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
       })
     })
 
+  const sendAll = (frames: ReadonlyArray<Frame>): Effect.Effect<void, CloseError> =>
+    Effect.suspend(() => {
+      if (!driver.canWrite()) return whenClosed
+      const last = frames.length - 1
+      for (let i = 0; i < last; i++) driver.write(frames[i]!, ignoreFlush)
+      if (last < 0) return Effect.void
+      if (driver.buffered() < options.sendHighWaterMark) {
+        driver.write(frames[last]!, ignoreFlush)
+        return Effect.void
+      }
+      return Effect.async<void, CloseError>((resume) => {
+        driver.write(frames[last]!, (error) => resume(error == null ? Effect.void : whenClosed))
+      })
+    })
+
   const close = (code: number, reason = ""): Effect.Effect<CloseError> =>
     Effect.suspend(() => {
       if (closeError === undefined && localClose === undefined && driver.canWrite()) {
@@ -112,6 +127,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
   const transport: Transport = {
     frames: Mailbox.toStream(mailbox).pipe(Stream.mapChunks(resumeIfDrained)),
     send,
+    sendAll,
     close,
     terminate,
     closed: Deferred.await(closed),
