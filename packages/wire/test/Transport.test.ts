@@ -214,6 +214,36 @@ describe("Transport send backpressure", () => {
   )
 })
 
+describe("Transport sendAll", () => {
+  it.scoped("writes its frames back to back: concurrent senders past the high-water mark never split a pair", () =>
+    Effect.gen(function* () {
+      const pairs = 64
+      const server = yield* Transport.makeWsServer({ sendHighWaterMark: 16 * 1024 })
+      yield* Effect.forkScoped(
+        server.run((t) =>
+          Effect.forEach(
+            Array.from({ length: pairs }, (_, i) => i),
+            (i) => t.sendAll([`header ${i}`, new Uint8Array(8 * 1024).fill(i)]),
+            { concurrency: 8, discard: true }
+          ).pipe(Effect.zipRight(Effect.never), Effect.ignore)
+        )
+      )
+      const client = yield* Transport.connectWs(server.url, { receiveHighWaterMark: 4 })
+      const received = yield* firstFrames(client, pairs * 2)
+      const seen = new Set<number>()
+      for (let i = 0; i < received.length; i += 2) {
+        const header = received[i]
+        const body = received[i + 1]
+        assert.isTrue(typeof header === "string" && body !== undefined && typeof body !== "string")
+        const index = Number(String(header).slice("header ".length))
+        assert.isTrue(typeof body !== "string" && body !== undefined && body.every((byte) => byte === index % 256))
+        seen.add(index)
+      }
+      assert.strictEqual(seen.size, pairs)
+    })
+  )
+})
+
 describe("Transport properties", () => {
   const frame = FastCheck.oneof(FastCheck.string({ maxLength: 40 }), FastCheck.uint8Array({ maxLength: 40 }))
   const closeCode = FastCheck.oneof(
