@@ -188,6 +188,25 @@ export const Levels: Schema.Schema<ReadonlyArray<string>, unknown> = Schema.tran
   }
 ).annotations({ identifier: "Levels" })
 
+const isStringMap = (value: unknown): value is { readonly [key: string]: string } =>
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  !Json.isDecimal(value) &&
+  Object.values(value).every((entry) => typeof entry === "string")
+
+/**
+ * A string-to-string map, checked in place: `Schema.Record` would copy it with assignments, which turn a
+ * `"__proto__"` key into a prototype change and lose the entry.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StringMapFromSelf: Schema.Schema<{ readonly [key: string]: string }> = Schema.declare(isStringMap, {
+  identifier: "StringMapFromSelf",
+  arbitrary: () => (fc) => fc.dictionary(fc.string(), fc.string())
+})
+
 /**
  * A string-to-string map that tolerates junk (§5): not an object → `{}`, entries whose values are
  * not strings are dropped.
@@ -197,7 +216,7 @@ export const Levels: Schema.Schema<ReadonlyArray<string>, unknown> = Schema.tran
  */
 export const StringMap: Schema.Schema<{ readonly [key: string]: string }, unknown> = Schema.transform(
   Schema.Unknown,
-  Schema.Record({ key: Schema.String, value: Schema.String }),
+  StringMapFromSelf,
   {
     strict: true,
     decode: (value) => {

@@ -37,7 +37,7 @@ export const MAX_EVENT_TYPE = 14
  */
 export class PanelEvent extends Schema.Class<PanelEvent>("@protokernel/blazeauth/PanelEvent")({
   eventType: Schema.Int,
-  content: Schema.Record({ key: Schema.String, value: Schema.String })
+  content: Field.StringMapFromSelf
 }) {
   /** Whether the number is outside the documented 0..14. */
   get isKnown(): boolean {

@@ -9,10 +9,14 @@
  *
  * @since 0.1.0
  */
+import * as Json from "@protokernel/wire/Json"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import * as Envelope from "./Envelope.js"
 import * as Field from "./Field.js"
 import * as Status from "./Status.js"
@@ -375,11 +379,125 @@ interface Codec {
   readonly encode: (payload: object) => Either.Either<object, ParseResult.ParseError>
 }
 
-/** Parsers are built once per Schema; `errors: "first"` stops at the first bad field. */
-const compile = (schema: Schema.Schema.AnyNoContext): Codec => ({
-  decode: Schema.decodeUnknownEither(schema, { errors: "first" }),
-  encode: Schema.encodeEither(schema)
-})
+/**
+ * Parsers are built once per Schema; `errors: "first"` stops at the first bad field. Decoding tries the
+ * fast path first (below) and runs the Schema only when the fast path declines.
+ */
+const compile = (schema: Schema.Schema.AnyNoContext): Codec => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "first" })
+  const fast = fastDecoder(schema.ast)
+  return {
+    decode:
+      fast === undefined
+        ? decode
+        : (payload) => {
+            const decoded = fast(payload)
+            return decoded === undefined ? decode(payload) : Either.right(decoded)
+          },
+    encode: Schema.encodeEither(schema)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fast path. Running a Schema costs about 0.5–1.5 µs per transformed field (uint64, int32, Status, Redacted,
+// Levels), several times what `JSON.parse` spends on a whole typical message. For a payload Struct whose
+// fields all have a known Schema, a plain loop reads each field with the same function the Schema uses and
+// builds the same object (keys in field order, unknown keys left out, absent optional keys left absent). The
+// fast path only ever accepts: at the first field it does not accept, it declines and the Schema decides,
+// so every failure and every unusual value still gets exactly the Schema's result.
+
+/** What a field reader returns for a value it does not accept. */
+const declined: unique symbol = Symbol("declined")
+
+type Reader = (value: unknown) => unknown
+
+const fromOption =
+  <A>(read: (value: unknown) => Option.Option<A>): Reader =>
+  (value) => {
+    const result = read(value)
+    return Option.isSome(result) ? result.value : declined
+  }
+
+const isString = (value: unknown): value is string => typeof value === "string"
+
+const isRecord = (value: unknown): value is { readonly [key: string]: unknown } =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** The readers of the field Schemas used above, by AST. */
+const readers: ReadonlyMap<AST.AST, Reader> = new Map<AST.AST, Reader>([
+  [Uint64.Uint64.ast, fromOption(Uint64.fromJson)],
+  [Field.U53.ast, fromOption(Field.u53FromJson)],
+  [Field.I53.ast, fromOption(Field.i53FromJson)],
+  [Field.Int32.ast, fromOption(Field.int32FromJson)],
+  [
+    Status.StatusFromWire.ast,
+    (value) => {
+      const code = Field.int32FromJson(value)
+      return Option.isSome(code) ? Status.fromCode(code.value) : declined
+    }
+  ],
+  [Schema.String.ast, (value) => (typeof value === "string" ? value : declined)],
+  [Schema.Boolean.ast, (value) => (typeof value === "boolean" ? value : declined)],
+  [Field.Secret.ast, (value) => (typeof value === "string" ? Redacted.make(value) : declined)],
+  [
+    // As Field.Levels decodes.
+    Field.Levels.ast,
+    (value) => {
+      if (value === null) return []
+      if (Array.isArray(value)) return value.filter(isString)
+      if (typeof value === "object" && !Json.isDecimal(value)) return Object.values(value).filter(isString)
+      return declined
+    }
+  ]
+])
+
+/** The reader of a field's AST: a known Schema, `NullOr` of one, or a filter on one; `undefined` otherwise. */
+const readerOf = (ast: AST.AST): Reader | undefined => {
+  const known = readers.get(ast)
+  if (known !== undefined) return known
+  if (AST.isUnion(ast) && ast.types.length === 2) {
+    const [first, second] = ast.types
+    const isNull = (member: AST.AST) => AST.isLiteral(member) && member.literal === null
+    const other = isNull(first!) ? second! : isNull(second!) ? first! : undefined
+    const read = other === undefined ? undefined : readerOf(other)
+    return read === undefined ? undefined : (value) => (value === null ? null : read(value))
+  }
+  if (AST.isRefinement(ast)) {
+    const read = readerOf(ast.from)
+    return read === undefined
+      ? undefined
+      : (value) => {
+          const from = read(value)
+          return from !== declined && Option.isNone(ast.filter(from, {}, ast)) ? from : declined
+        }
+  }
+  return undefined
+}
+
+/** A decoder that accepts only well-formed payloads of a plain Struct, or `undefined` for other Schemas. */
+const fastDecoder = (ast: AST.AST): ((payload: unknown) => object | undefined) | undefined => {
+  if (!AST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
+  const fields: Array<{ readonly name: string; readonly isOptional: boolean; readonly read: Reader }> = []
+  for (const property of ast.propertySignatures) {
+    const read = readerOf(property.type)
+    if (typeof property.name !== "string" || read === undefined) return undefined
+    fields.push({ name: property.name, isOptional: property.isOptional, read })
+  }
+  return (payload) => {
+    if (!isRecord(payload)) return undefined
+    const out: Record<string, unknown> = {}
+    for (const { isOptional, name, read } of fields) {
+      if (!Object.prototype.hasOwnProperty.call(payload, name)) {
+        if (isOptional) continue
+        return undefined
+      }
+      const value = read(payload[name])
+      if (value === declined) return undefined
+      out[name] = value
+    }
+    return out
+  }
+}
 
 const requestCodecs = all.map((usecase) => compile(usecase.request))
 const responseCodecs = all.map((usecase) => compile(usecase.response))

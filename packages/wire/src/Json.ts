@@ -54,11 +54,13 @@ const losslessOptions = {
 }
 
 /**
- * A text that `JSON.parse` reads exactly as the lossless parser does: no run of 16 digits (every
- * integer of 15 digits or fewer is safe) and no digit followed by a fraction or an exponent. A match
- * inside a string only costs the slow path.
+ * A text that `JSON.parse` reads exactly as the lossless parser does has no number literal with 16 or
+ * more integer digits (every integer of 15 digits or fewer is safe) or with a fraction or an exponent.
+ * A number literal starts the text or follows `:`, `,`, `[` or whitespace, so digits inside strings
+ * such as `"203.0.113.10"` or `"1.4.2"` keep the fast path; a match inside a string only costs the slow
+ * path.
  */
-const needsLosslessParser = /\d{16}|\d[.eE]/
+const needsLosslessParser = /(?:^|[:,[\s])-?(?:\d{16}|\d+[.eE])/
 
 /**
  * Parses JSON text. Integers are `number` when safe and `bigint` otherwise; other number literals are

@@ -1,4 +1,4 @@
-import { Json } from "@protokernel/wire"
+import * as Json from "@protokernel/wire/Json"
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import { fuzzParameters } from "../../../test/support/fuzz.js"
@@ -281,8 +281,8 @@ describe("Json.stringify", () => {
     [jsonText],
     ([text]) => {
       const once = Json.stringifyLossless(right(Json.parse(text)))
-      // Re-parsing the compact text gives the same values: no digit, fraction or exponent changes.
-      assert.strictEqual(show(right(Json.parse(once))), show(right(Json.parse(text))))
+      // Re-parsing the compact text gives the same values: no digit, fraction or exponent changes (-0 prints as 0).
+      assert.strictEqual(show(right(Json.parse(once))), show(right(Json.parse(text)), false))
       assert.strictEqual(Json.stringifyLossless(right(Json.parse(once))), once)
     },
     { fastCheck: fuzzParameters() }
