@@ -1184,32 +1184,36 @@ export const make = (
           }
         }
 
+        /** The receive rules of §1.6, in order, for one message received at `now`. */
+        const receive = (frame: Transport.Frame, now: number): Effect.Effect<void> => {
+          if (closing) return Effect.void
+          const size = typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame.byteLength
+          if (size > config.maxMessageBytes) return closeWith(CloseCode.codes.messageTooBig)
+          if (config.rateLimit > 0) {
+            while (received.length > 0 && (received[0] ?? now) <= now - config.rateWindow) received.shift()
+            if (received.length >= config.rateLimit) return closeWith(CloseCode.codes.rateLimitHit)
+            received.push(now)
+          }
+          if (typeof frame !== "string") return closeWith(CloseCode.codes.unsupportedData)
+          const decoded = Envelope.decode(frame)
+          if (Either.isLeft(decoded)) return closeWith(CloseCode.codes.missingTypeOrId)
+          const envelope = decoded.right
+          const id = Envelope.id(envelope)
+          if (Option.isNone(id) || id.value === Envelope.PUSH_ID) return closeWith(CloseCode.codes.missingTypeOrId)
+          if (!Envelope.isKnownType(envelope.type)) return closeWith(CloseCode.codes.invalidType)
+          if (session.app === null) {
+            if (envelope.type !== Usecase.Initialize.type) return closeWith(CloseCode.codes.notInitialized)
+            return withRequest(Usecase.Initialize, envelope.payload, initialize)
+          }
+          if (session.app.deleted) return closeWith(CloseCode.codes.applicationDeleted)
+          return dispatch(session.app, envelope)
+        }
+
+        // The clock is read only when the rate limit needs it.
         const onFrame = (frame: Transport.Frame): Effect.Effect<void> =>
-          Effect.gen(function* () {
-            if (closing) return
-            const size = typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame.byteLength
-            if (size > config.maxMessageBytes) return yield* closeWith(CloseCode.codes.messageTooBig)
-            if (config.rateLimit > 0) {
-              const now = yield* Clock.currentTimeMillis
-              while (received.length > 0 && (received[0] ?? now) <= now - config.rateWindow) received.shift()
-              if (received.length >= config.rateLimit) return yield* closeWith(CloseCode.codes.rateLimitHit)
-              received.push(now)
-            }
-            if (typeof frame !== "string") return yield* closeWith(CloseCode.codes.unsupportedData)
-            const decoded = Envelope.decode(frame)
-            if (Either.isLeft(decoded)) return yield* closeWith(CloseCode.codes.missingTypeOrId)
-            const envelope = decoded.right
-            const id = Envelope.id(envelope)
-            if (Option.isNone(id) || id.value === Envelope.PUSH_ID)
-              return yield* closeWith(CloseCode.codes.missingTypeOrId)
-            if (!Envelope.isKnownType(envelope.type)) return yield* closeWith(CloseCode.codes.invalidType)
-            if (session.app === null) {
-              if (envelope.type !== Usecase.Initialize.type) return yield* closeWith(CloseCode.codes.notInitialized)
-              return yield* withRequest(Usecase.Initialize, envelope.payload, initialize)
-            }
-            if (session.app.deleted) return yield* closeWith(CloseCode.codes.applicationDeleted)
-            return yield* dispatch(session.app, envelope)
-          })
+          config.rateLimit > 0
+            ? Effect.flatMap(Clock.currentTimeMillis, (now) => receive(frame, now))
+            : Effect.suspend(() => receive(frame, 0))
 
         const connectedAt = yield* Clock.currentTimeMillis
         yield* Effect.forkScoped(
