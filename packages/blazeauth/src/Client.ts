@@ -24,6 +24,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -834,31 +835,27 @@ export const make = (
         // The id is taken and the frame written in one synchronous step, so ids leave in order (1, 2, 3, …)
         // even when `send` then waits for the socket to drain.
         const register = (usecase: Usecase.Any, encode: Encode, handler: Handler) =>
-          Effect.flatMap(Clock.currentTimeMillis, (sentAt) =>
-            Effect.suspend(
-              (): Effect.Effect<{ readonly id: bigint; readonly sentAt: number }, ClientError.CallError> => {
-                if (endError !== undefined) return Effect.fail(endError)
-                const id = Uint64.make(nextId)
-                const text = encode(id)
-                if (Either.isLeft(text)) {
-                  return Effect.fail(
-                    new ClientError.InvalidArgument({
-                      argument: usecase.name,
-                      detail: Usecase.describeError(text.left)
-                    })
-                  )
-                }
-                nextId++
-                pending.set(id, handler)
-                if (handler.expiry !== undefined && handler.expiry.deadline < sweepAt) {
-                  sweepAt = handler.expiry.deadline
-                  Deferred.unsafeDone(wakeSweeper, Exit.void)
-                }
-                // A failed send means the connection is closing: `settle` fails the call.
-                return Effect.as(Effect.ignore(transport.send(text.right)), { id, sentAt })
-              }
-            )
-          )
+          Effect.suspend((): Effect.Effect<bigint, ClientError.CallError> => {
+            if (endError !== undefined) return Effect.fail(endError)
+            const id = Uint64.make(nextId)
+            const text = encode(id)
+            if (Either.isLeft(text)) {
+              return Effect.fail(
+                new ClientError.InvalidArgument({
+                  argument: usecase.name,
+                  detail: Usecase.describeError(text.left)
+                })
+              )
+            }
+            nextId++
+            pending.set(id, handler)
+            if (handler.expiry !== undefined && handler.expiry.deadline < sweepAt) {
+              sweepAt = handler.expiry.deadline
+              Deferred.unsafeDone(wakeSweeper, Exit.void)
+            }
+            // A failed send means the connection is closing: `settle` fails the call.
+            return Effect.as(Effect.ignore(transport.send(text.right)), id)
+          })
 
         const forget = (id: bigint | undefined, handler: Handler) =>
           Effect.sync(() => {
@@ -888,18 +885,17 @@ export const make = (
               : Deferred.fail(result, error)
         })
 
+        // The hot path of every call: no generator, one Deferred, no timer (the sweeper times it out).
         const request = (usecase: Usecase.Any, encode: Encode, options: RequestOptions) =>
-          Effect.gen(function* () {
-            const result = yield* Deferred.make<Received, ClientError.CallError>()
+          Effect.uninterruptibleMask((restore) => {
+            const result = Deferred.unsafeMake<Received, ClientError.CallError>(FiberId.none)
             const handler = callHandler(usecase, result, options.appliedOnClose, {
               deadline: options.deadline,
               millis: options.millis
             })
-            let id: bigint | undefined
-            return yield* Effect.gen(function* () {
-              id = (yield* register(usecase, encode, handler)).id
-              return yield* Deferred.await(result)
-            }).pipe(Effect.ensuring(Effect.suspend(() => forget(id, handler))))
+            return Effect.flatMap(register(usecase, encode, handler), (id) =>
+              Effect.onInterrupt(restore(Deferred.await(result)), () => forget(id, handler))
+            )
           })
 
         const pingTimedOut = endWith(
@@ -912,21 +908,21 @@ export const make = (
           const handler = callHandler(Usecase.Ping, result, false)
           let id: bigint | undefined
           return yield* Effect.gen(function* () {
-            const registered = yield* register(
-              Usecase.Ping,
-              (id) => Usecase.encodeRequest(Usecase.Ping, { id }),
-              handler
-            )
-            id = registered.id
+            const sentAt = yield* Clock.currentTimeMillis
+            // RTT on the monotonic clock (§2.4): a wall-clock step must not show up as latency.
+            const sentNanos = yield* Clock.currentTimeNanos
+            id = yield* register(Usecase.Ping, (id) => Usecase.encodeRequest(Usecase.Ping, { id }), handler)
+            const registered = id
             yield* Effect.forkIn(
               Effect.zipRight(
-                Deadline.sleepUntil(registered.sentAt + cfg.pingTimeoutMillis),
-                Effect.suspend(() => (pending.get(registered.id) === handler ? pingTimedOut : Effect.void))
+                Deadline.sleepUntil(sentAt + cfg.pingTimeoutMillis),
+                Effect.suspend(() => (pending.get(registered) === handler ? pingTimedOut : Effect.void))
               ),
               scope
             )
-            const received = yield* Deferred.await(result)
-            const rtt = Duration.millis(Math.max(0, received.receivedAt - registered.sentAt))
+            yield* Deferred.await(result)
+            const elapsed = (yield* Clock.currentTimeNanos) - sentNanos
+            const rtt = Duration.nanos(elapsed > 0n ? elapsed : 0n)
             yield* Ref.set(latestRtt, Option.some(rtt))
             return rtt
           }).pipe(Effect.ensuring(Effect.suspend(() => forget(id, handler))))
