@@ -419,10 +419,14 @@ const makeAcceptor = (url: string, port: number, pending: Queue.Queue<Transport>
       Effect.gen(function* () {
         const shutdown = runOptions?.shutdownClose ?? { code: 1001, reason: "server shutting down" }
         const fibers = yield* FiberSet.make<void>()
-        return yield* Queue.take(pending).pipe(
-          Effect.flatMap((transport) => FiberSet.run(fibers, serveConnection(transport, handler, shutdown))),
-          Effect.forever
-        )
+        // A connection taken from the queue is always handed to a fiber, even when `run` is interrupted
+        // right then: otherwise it would be neither served nor closed.
+        return yield* Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(restore(Queue.take(pending)), (transport) =>
+            // The fiber would inherit the mask; the connection itself must stay interruptible.
+            FiberSet.run(fibers, Effect.interruptible(serveConnection(transport, handler, shutdown)))
+          )
+        ).pipe(Effect.forever)
       }).pipe(Effect.scoped)
   })
 
