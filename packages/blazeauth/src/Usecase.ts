@@ -385,7 +385,9 @@ interface Codec {
  */
 const compile = (schema: Schema.Schema.AnyNoContext): Codec => {
   const decode = Schema.decodeUnknownEither(schema, { errors: "first" })
+  const encode = Schema.encodeEither(schema)
   const fast = fastDecoder(schema.ast)
+  const fastEncode = fastEncoder(schema.ast)
   return {
     decode:
       fast === undefined
@@ -394,7 +396,13 @@ const compile = (schema: Schema.Schema.AnyNoContext): Codec => {
             const decoded = fast(payload)
             return decoded === undefined ? decode(payload) : Either.right(decoded)
           },
-    encode: Schema.encodeEither(schema)
+    encode:
+      fastEncode === undefined
+        ? encode
+        : (payload) => {
+            const encoded = fastEncode(payload)
+            return encoded === undefined ? encode(payload) : Either.right(encoded)
+          }
   }
 }
 
@@ -499,6 +507,83 @@ const fastDecoder = (ast: AST.AST): ((payload: unknown) => object | undefined) |
   }
 }
 
+// The same idea for encoding: a writer per known field Schema turns a domain value into its wire value,
+// checking what the Schema's encoding checks; anything else declines and the Schema encodes.
+
+type Writer = (value: unknown) => unknown
+
+const integerWriter =
+  (min: number, max: number): Writer =>
+  (value) =>
+    typeof value === "number" && Number.isInteger(value) && value >= min && value <= max ? value : declined
+
+const writers: ReadonlyMap<AST.AST, Writer> = new Map<AST.AST, Writer>([
+  [
+    Uint64.Uint64.ast,
+    (value) => (typeof value === "bigint" && value >= 0n && value <= Uint64.MAX ? Uint64.toJson(value) : declined)
+  ],
+  [Field.U53.ast, integerWriter(0, Field.MAX_SAFE)],
+  [Field.I53.ast, integerWriter(-Field.MAX_SAFE, Field.MAX_SAFE)],
+  [Field.Int32.ast, integerWriter(-2147483648, 2147483647)],
+  [Status.StatusFromWire.ast, (value) => (value instanceof Status.Status ? value.code : declined)],
+  [Schema.String.ast, (value) => (typeof value === "string" ? value : declined)],
+  [Schema.Boolean.ast, (value) => (typeof value === "boolean" ? value : declined)],
+  [
+    Field.Secret.ast,
+    (value) => {
+      if (!Redacted.isRedacted(value)) return declined
+      const secret = Redacted.value(value)
+      return typeof secret === "string" ? secret : declined
+    }
+  ],
+  [Field.Levels.ast, (value) => (Array.isArray(value) && value.every(isString) ? value : declined)]
+])
+
+/** The writer of a field's AST: a known Schema, `NullOr` of one, or a filter on one; `undefined` otherwise. */
+const writerOf = (ast: AST.AST): Writer | undefined => {
+  const known = writers.get(ast)
+  if (known !== undefined) return known
+  if (AST.isUnion(ast) && ast.types.length === 2) {
+    const [first, second] = ast.types
+    const isNull = (member: AST.AST) => AST.isLiteral(member) && member.literal === null
+    const other = isNull(first!) ? second! : isNull(second!) ? first! : undefined
+    const write = other === undefined ? undefined : writerOf(other)
+    return write === undefined ? undefined : (value) => (value === null ? null : write(value))
+  }
+  if (AST.isRefinement(ast)) {
+    const write = writerOf(ast.from)
+    return write === undefined
+      ? undefined
+      : (value) => (Option.isNone(ast.filter(value, {}, ast)) ? write(value) : declined)
+  }
+  return undefined
+}
+
+/** An encoder for well-formed values of a plain Struct (keys in field order), or `undefined` for other Schemas. */
+const fastEncoder = (ast: AST.AST): ((value: unknown) => object | undefined) | undefined => {
+  if (!AST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
+  const fields: Array<{ readonly name: string; readonly isOptional: boolean; readonly write: Writer }> = []
+  for (const property of ast.propertySignatures) {
+    const write = writerOf(property.type)
+    if (typeof property.name !== "string" || write === undefined) return undefined
+    fields.push({ name: property.name, isOptional: property.isOptional, write })
+  }
+  return (record) => {
+    if (!isRecord(record)) return undefined
+    const out: Record<string, unknown> = {}
+    for (const { isOptional, name, write } of fields) {
+      if (!Object.prototype.hasOwnProperty.call(record, name)) {
+        if (isOptional) continue
+        return undefined
+      }
+      const written = write(record[name])
+      if (written === declined) return undefined
+      out[name] = written
+    }
+    return out
+  }
+}
+
 const requestCodecs = all.map((usecase) => compile(usecase.request))
 const responseCodecs = all.map((usecase) => compile(usecase.response))
 const headerCodec = compile(TransferHeader)
@@ -559,6 +644,22 @@ export const encodeResponse = <U extends Any>(
   payload: Response<U>
 ): Either.Either<string, ParseResult.ParseError> =>
   Either.map(responseCodecs[usecase.type]!.encode(payload), (wire) => Envelope.encode(usecase.type, wire))
+
+/**
+ * The canonical text of a request or response envelope from a value checked only at run time, for
+ * peers that build payloads dynamically (mocks, fuzzers); a value the Schema rejects is a `Left`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeUnknown = (
+  side: "request" | "response",
+  usecase: Any,
+  payload: object
+): Either.Either<string, ParseResult.ParseError> =>
+  Either.map((side === "request" ? requestCodecs : responseCodecs)[usecase.type]!.encode(payload), (wire) =>
+    Envelope.encode(usecase.type, wire)
+  )
 
 /**
  * The canonical text of a stream header (a type-8 envelope).

@@ -678,3 +678,50 @@ describe("describeError", () => {
     { fastCheck: fuzzParameters() }
   )
 })
+
+describe("Usecase encoders", () => {
+  /** The payload Schema's own encoding (Usecase's encoders first try their fast path). */
+  const referenceText = (ast: AST.AST, type: number, value: unknown) =>
+    Either.map(Schema.encodeEither(Schema.make<unknown, object>(ast))(value), (wire) => Envelope.encode(type, wire))
+
+  /** A numeric or bigint field set to any number or bigint: in range or not, integer or not. */
+  const numberLike = fc.oneof(fc.double(), fc.integer(), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }))
+
+  const sameAsSchema = (
+    encoded: Either.Either<string, ParseResult.ParseError>,
+    expected: Either.Either<string, ParseResult.ParseError>,
+    where: string
+  ) => {
+    assert.strictEqual(encoded._tag, expected._tag, where)
+    if (Either.isRight(encoded) && Either.isRight(expected)) assert.strictEqual(encoded.right, expected.right, where)
+  }
+
+  const property = (usecase: Usecase.Any) =>
+    it.prop(
+      `${usecase.name}: requests and responses encode exactly as their Schema encodes them, valid or not`,
+      [
+        Arbitrary.make(Schema.make<object>(AST.typeAST(usecase.request.ast))),
+        Arbitrary.make(Schema.make<object>(AST.typeAST(usecase.response.ast))),
+        fc.option(fc.tuple(fc.constantFrom("id", "offset", "ttl", "chunk_size", "time_left", "size"), numberLike), {
+          nil: undefined
+        })
+      ],
+      ([request, response, change]) => {
+        const changedRequest: object = change === undefined ? request : { ...request, [change[0]]: change[1] }
+        const changedResponse: object = change === undefined ? response : { ...response, [change[0]]: change[1] }
+        sameAsSchema(
+          Usecase.encodeUnknown("request", usecase, changedRequest),
+          referenceText(usecase.request.ast, usecase.type, changedRequest),
+          `${usecase.name} request ${show(change)}`
+        )
+        sameAsSchema(
+          Usecase.encodeUnknown("response", usecase, changedResponse),
+          referenceText(usecase.response.ast, usecase.type, changedResponse),
+          `${usecase.name} response ${show(change)}`
+        )
+      },
+      { fastCheck: fuzzParameters(50) }
+    )
+
+  for (const usecase of Usecase.all) property(usecase)
+})
