@@ -91,9 +91,40 @@ const fail = (fault: Fault, detail: string) => Either.left(new EnvelopeError({ f
  * @category decoding
  */
 export const decode = (text: string): Either.Either<Envelope, EnvelopeError> => {
+  const leading = withLeadingId(text)
+  if (leading !== undefined) return leading
   const parsed = Json.parse(text)
   if (Either.isLeft(parsed)) return fail("not_json", parsed.left.message)
   return fromJson(parsed.right)
+}
+
+/**
+ * The canonical form starts `{"type":N,"payload":{"id":…`. When that id is the only long integer of
+ * the text (panel events carry 2^64 − 1), it is read from its digits and the rest goes to `JSON.parse`
+ * with a short number in its place: the same result as the lossless parser, about twice as fast. Texts
+ * with any other `"id"` or `"payload"` (a duplicate key would win) or another long number take the
+ * general path.
+ */
+const leadingId = /^\{"type":-?\d{1,10},"payload":\{"id":(\d{16,20})(?=[,}])/
+
+const withLeadingId = (text: string): Either.Either<Envelope, EnvelopeError> | undefined => {
+  const match = leadingId.exec(text)
+  if (match === null) return undefined
+  const digits = match[1]!
+  const end = match[0].length
+  const rest = text.slice(end)
+  if (rest.includes('"id"') || rest.includes('"payload"') || !Json.isPlain(rest)) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(`${text.slice(0, end - digits.length)}0${rest}`)
+  } catch {
+    return undefined
+  }
+  const envelope = fromJson(parsed)
+  if (Either.isLeft(envelope)) return envelope
+  const value = Number(digits)
+  const payload = { ...envelope.right.payload, id: Number.isSafeInteger(value) ? value : BigInt(digits) }
+  return Either.right({ type: envelope.right.type, payload })
 }
 
 /**

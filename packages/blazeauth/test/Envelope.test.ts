@@ -1,7 +1,7 @@
 import * as Envelope from "@protokernel/blazeauth/Envelope"
 import * as Json from "@protokernel/wire/Json"
 import * as Uint64 from "@protokernel/wire/Uint64"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Option } from "effect"
 import { fuzzParameters } from "../../../test/support/fuzz.js"
 import {
@@ -215,5 +215,47 @@ describe("Envelope.decode on arbitrary input", () => {
       }
     },
     { fastCheck: fuzzParameters() }
+  )
+})
+
+describe("Envelope.decode with a leading 64-bit id", () => {
+  /** What the lossless parser alone makes of the text. */
+  const lossless = (text: string) =>
+    Either.flatMap(
+      Either.mapLeft(Json.parseLossless(text), () => "not_json"),
+      (value) => Either.mapLeft(Envelope.fromJson(value), (error) => error.fault)
+    )
+  const decoded = (text: string) => Either.mapLeft(Envelope.decode(text), (error) => error.fault)
+
+  it.each([
+    '{"type":18,"payload":{"id":18446744073709551615,"event_type":2,"content":{"version":"1.2.3"}}}',
+    '{"type":13,"payload":{"id":9007199254740993,"content":"x","status":1}}',
+    '{"type":13,"payload":{"id":1234567890123456,"content":"x","status":1}}',
+    '{"type":13,"payload":{"id":18446744073709551615}}',
+    '{"type":13,"payload":{"id":18446744073709551615,"id":-1}}',
+    '{"type":13,"payload":{"id":18446744073709551615},"payload":{"x":1}}',
+    '{"type":13,"payload":{"id":18446744073709551615,"size":18446744073709551614}}',
+    '{"type":13,"payload":{"id":18446744073709551615,"ratio":1.5}}',
+    '{"type":13,"payload":{"id":18446744073709551615,"text":"\\"id\\": 1"},"type":2}',
+    '{"type":13,"payload":{"id":18446744073709551615,}}',
+    '{"type":13,"payload":{"id":184467440737095516150}}'
+  ])("%s decodes as the lossless parser reads it", (text) => {
+    expect(decoded(text)).toEqual(lossless(text))
+  })
+
+  it.prop(
+    "canonical texts with a long id and arbitrary other fields decode as the lossless parser reads them",
+    [
+      fc.bigInt({ min: 10n ** 15n, max: 2n ** 64n }),
+      fc.dictionary(fc.constantFrom("id", "payload", "content", "n", "type"), fc.jsonValue(), { maxKeys: 3 })
+    ],
+    ([id, extra]) => {
+      const rest = Object.entries(extra)
+        .map(([key, value]) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`)
+        .join("")
+      const text = `{"type":18,"payload":{"id":${id}${rest}}}`
+      expect(decoded(text)).toEqual(lossless(text))
+    },
+    { fastCheck: fuzzParameters(200) }
   )
 })

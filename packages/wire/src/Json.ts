@@ -63,6 +63,15 @@ const losslessOptions = {
 const needsLosslessParser = /(?:^|[:,[\s])-?(?:\d{16}|\d+[.eE])/
 
 /**
+ * Whether `JSON.parse` reads the text exactly as `parse` does (no long integer, fraction or exponent
+ * where a number can start). Callers that handle one known long integer themselves use it on the rest.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const isPlain = (text: string): boolean => !needsLosslessParser.test(text)
+
+/**
  * Parses JSON text. Integers are `number` when safe and `bigint` otherwise; other number literals are
  * `Decimal`s. Texts without long digit runs or fractions take `JSON.parse`, which gives the same result.
  *
