@@ -29,6 +29,7 @@ import * as Crypto from "node:crypto"
 import * as CloseCode from "./CloseCode.js"
 import * as Envelope from "./Envelope.js"
 import * as Expiry from "./Expiry.js"
+import * as Field from "./Field.js"
 import * as Fixtures from "./Fixtures.js"
 import * as Directory from "./internal/directory.js"
 import * as PanelEvent from "./PanelEvent.js"
@@ -122,6 +123,20 @@ export class UnknownApplication extends Schema.TaggedError<UnknownApplication>(
 }
 
 /**
+ * A panel event the wire cannot carry: `eventType` is not an int32.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidPanelEvent extends Schema.TaggedError<InvalidPanelEvent>(
+  "@protokernel/blazeauth/InvalidPanelEvent"
+)("InvalidPanelEvent", { eventType: Schema.Number }) {
+  override get message(): string {
+    return `a panel event type must be an int32, got ${this.eventType}`
+  }
+}
+
+/**
  * Who a session is authorized as.
  *
  * @since 0.1.0
@@ -171,11 +186,15 @@ export class BlazeauthServer extends Context.Tag("@protokernel/blazeauth/Blazeau
     readonly url: string
     /** The live sessions. */
     readonly sessions: Effect.Effect<ReadonlyArray<SessionInfo>>
-    /** Pushes a panel event to every initialized session of an application; returns how many got it. */
+    /**
+     * Pushes a panel event to every initialized session of an application; returns how many got it.
+     * `eventType` may be any int32, outside 0..14 too, so that clients' handling of unknown events can be
+     * tested.
+     */
     readonly pushPanelEvent: (
       application: string,
       event: { readonly eventType: number; readonly content?: { readonly [key: string]: string } | undefined }
-    ) => Effect.Effect<number, UnknownApplication>
+    ) => Effect.Effect<number, UnknownApplication | InvalidPanelEvent>
     /** Pauses an application: its sessions close with 4101 and its keys' `initialize` too. */
     readonly pauseApplication: (application: string) => Effect.Effect<number, UnknownApplication>
     /** Resumes a paused application. */
@@ -1262,6 +1281,9 @@ export const make = (
       pushPanelEvent: (application, event) =>
         Effect.gen(function* () {
           const app = yield* findApplication(application)
+          if (Option.isNone(Field.int32FromJson(event.eventType))) {
+            return yield* new InvalidPanelEvent({ eventType: event.eventType })
+          }
           const text = PanelEvent.encode(
             new PanelEvent.PanelEvent({ eventType: event.eventType, content: event.content ?? {} })
           )

@@ -225,6 +225,14 @@ describe("control interface", () => {
       yield* expectQuiet(other)
       const unknown = yield* Effect.flip(server.pushPanelEvent("Nope", { eventType: 1 }))
       assert.strictEqual(unknown._tag, "UnknownApplication")
+      // Types outside 0..14 go out (clients must cope); a type the wire cannot carry is refused, nothing sent.
+      assert.strictEqual(yield* server.pushPanelEvent("Demo", { eventType: 99 }), 3)
+      assert.strictEqual(yield* first.text, `{"type":18,"payload":{"id":${MAX_ID},"event_type":99,"content":{}}}`)
+      for (const eventType of [1.5, 2 ** 31, Number.NaN]) {
+        const invalid = yield* Effect.flip(server.pushPanelEvent("Demo", { eventType }))
+        assert.strictEqual(invalid._tag, "InvalidPanelEvent")
+      }
+      yield* expectQuiet(first)
     }).pipe(withServer())
   )
 
