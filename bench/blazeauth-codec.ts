@@ -15,7 +15,7 @@ import * as Usecase from "@protokernel/blazeauth/Usecase"
 import * as Json from "@protokernel/wire/Json"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import * as Either from "effect/Either"
-import { median, positiveInt, printTable } from "./report.js"
+import { medianPair, positiveInt, printTable } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 9)
 const messageCount = positiveInt("BENCH_MESSAGES", 20_000)
@@ -214,18 +214,10 @@ const round = (benchCase: Case, kernelFirst: boolean): { readonly kernel: number
   }
 }
 
-const measure = (benchCase: Case): Result => {
-  // Warm-up: let both reach their optimised tiers.
-  for (let i = 0; i < 3; i++) round(benchCase, i % 2 === 0)
-  const kernel: Array<number> = []
-  const baseline: Array<number> = []
-  for (let i = 0; i < rounds; i++) {
-    const result = round(benchCase, i % 2 === 0)
-    kernel.push(result.kernel)
-    baseline.push(result.baseline)
-  }
-  return { benchCase, kernel: median(kernel), baseline: median(baseline) }
-}
+const measure = (benchCase: Case): Result => ({
+  benchCase,
+  ...medianPair(rounds, (kernelFirst) => round(benchCase, kernelFirst))
+})
 
 const thousands = (perSecond: number): string => `${Math.round(perSecond / 1000).toLocaleString("en-US")} k/s`
 

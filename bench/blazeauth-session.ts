@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as WS from "ws"
-import { median, positiveInt, printTable } from "./report.js"
+import { positiveInt, printTable, sample } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 5)
 const requests = positiveInt("BENCH_REQUESTS", 20_000)
@@ -103,12 +103,6 @@ const kernelRound = (): Promise<number> =>
       return requests / ((performance.now() - started) / 1000)
     }).pipe(Effect.scoped)
   )
-
-const sample = async (count: number, round: () => Promise<number>): Promise<number> => {
-  const rates: Array<number> = []
-  for (let i = 0; i < count; i++) rates.push(await round())
-  return median(rates)
-}
 
 /** Prints requests/s for the kernel and the raw baseline, and their ratio. */
 export const run = async (): Promise<void> => {

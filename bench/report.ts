@@ -25,3 +25,32 @@ export const positiveInt = (name: string, fallback: number): number => {
   const value = Number(process.env[name])
   return Number.isInteger(value) && value > 0 ? value : fallback
 }
+
+/** The median of `times` runs of an asynchronous measurement. */
+export const sample = async (times: number, run: () => Promise<number>): Promise<number> => {
+  const values: Array<number> = []
+  for (let i = 0; i < times; i++) values.push(await run())
+  return median(values)
+}
+
+/** Rates of the kernel and its baseline measured in the same round. */
+export interface Pair {
+  readonly kernel: number
+  readonly baseline: number
+}
+
+/**
+ * Medians of `rounds` paired rounds after a warm-up (so both sides reach their optimised tiers); the side
+ * that goes first alternates between rounds.
+ */
+export const medianPair = (rounds: number, round: (kernelFirst: boolean) => Pair): Pair => {
+  for (let i = 0; i < 3; i++) round(i % 2 === 0)
+  const kernel: Array<number> = []
+  const baseline: Array<number> = []
+  for (let i = 0; i < rounds; i++) {
+    const result = round(i % 2 === 0)
+    kernel.push(result.kernel)
+    baseline.push(result.baseline)
+  }
+  return { kernel: median(kernel), baseline: median(baseline) }
+}

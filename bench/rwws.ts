@@ -10,7 +10,7 @@
  */
 import * as Either from "effect/Either"
 import * as Packet from "@protokernel/rwws/Packet"
-import { median, positiveInt, printTable } from "./report.js"
+import { medianPair, positiveInt, printTable } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 9)
 const messageCount = positiveInt("BENCH_MESSAGES", 2000)
@@ -269,18 +269,10 @@ const round = (benchCase: Case, kernelFirst: boolean): { readonly kernel: number
   }
 }
 
-const measure = (benchCase: Case): Result => {
-  // Warm-up: let both reach their optimised tiers.
-  for (let i = 0; i < 3; i++) round(benchCase, i % 2 === 0)
-  const kernel: Array<number> = []
-  const baseline: Array<number> = []
-  for (let i = 0; i < rounds; i++) {
-    const result = round(benchCase, i % 2 === 0)
-    kernel.push(result.kernel)
-    baseline.push(result.baseline)
-  }
-  return { name: benchCase.name, kernel: median(kernel), baseline: median(baseline) }
-}
+const measure = (benchCase: Case): Result => ({
+  name: benchCase.name,
+  ...medianPair(rounds, (kernelFirst) => round(benchCase, kernelFirst))
+})
 
 const millions = (perSecond: number): string => `${(perSecond / 1e6).toFixed(1)} M/s`
 

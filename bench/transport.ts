@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import { setTimeout as sleep } from "node:timers/promises"
 import * as WS from "ws"
-import { median, positiveInt, printTable } from "./report.js"
+import { positiveInt, printTable, sample } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 5)
 const roundTrips = positiveInt("BENCH_ROUND_TRIPS", 20_000)
@@ -182,12 +182,6 @@ const kernelSlow = (): Promise<number> =>
       }).pipe(Effect.scoped)
     )
   )
-
-const sample = async (times: number, run: () => Promise<number>): Promise<number> => {
-  const values: Array<number> = []
-  for (let i = 0; i < times; i++) values.push(await run())
-  return median(values)
-}
 
 /**
  * Runs the transport benchmark and prints its table.

@@ -8,49 +8,16 @@ import { join } from "node:path"
 import { describe, expect, it, type TestContext } from "vitest"
 import { WebSocket } from "ws"
 import { lines, protokernel, runToEnd } from "./support/cli.js"
+import { designExample } from "./support/design-fixtures.js"
 
 const listening = /^listening ws:\/\/127\.0\.0\.1:\d+$/
-
-const fixtures = {
-  applications: [
-    {
-      api_key: "BA0123456789ABCDEFGHI",
-      name: "Demo",
-      version: "1.0.0",
-      licenses: [
-        {
-          key: "ABCDEF-123456",
-          levels: ["pro"],
-          comment: null,
-          duration_seconds: 86400,
-          paused: false,
-          blacklisted: false
-        }
-      ],
-      accounts: [
-        {
-          login: "demo_user",
-          password: "strong-password",
-          credentials_type: 0,
-          levels: ["basic"],
-          license_required: false
-        }
-      ],
-      variables: [{ name: "launcher_config", content: "{}", auth_required: false }],
-      files: [
-        { name: "client.bin", content_base64: "AAEC" },
-        { name: "big.bin", path: "big.bin" }
-      ]
-    }
-  ]
-}
 
 /** A fixtures file in a fresh directory, with `big.bin` beside it. */
 const fixturesFile = (): string => {
   const directory = mkdtempSync(join(tmpdir(), "protokernel-fixtures-"))
   writeFileSync(join(directory, "big.bin"), Buffer.from("0123456789abcdefghij"))
   const file = join(directory, "fixtures.json")
-  writeFileSync(file, JSON.stringify(fixtures))
+  writeFileSync(file, JSON.stringify(designExample))
   return file
 }
 

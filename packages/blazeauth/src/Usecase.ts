@@ -417,10 +417,11 @@ const compile = (schema: Schema.Schema.AnyNoContext): Codec => {
 /** What a field reader returns for a value it does not accept. */
 const declined: unique symbol = Symbol("declined")
 
-type Reader = (value: unknown) => unknown
+/** Turns a field's value from one side to the other, or returns `declined`. */
+type Convert = (value: unknown) => unknown
 
 const fromOption =
-  <A>(read: (value: unknown) => Option.Option<A>): Reader =>
+  <A>(read: (value: unknown) => Option.Option<A>): Convert =>
   (value) => {
     const result = read(value)
     return Option.isSome(result) ? result.value : declined
@@ -431,8 +432,8 @@ const isString = (value: unknown): value is string => typeof value === "string"
 const isRecord = (value: unknown): value is { readonly [key: string]: unknown } =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-/** The readers of the field Schemas used above, by AST. */
-const readers: ReadonlyMap<AST.AST, Reader> = new Map<AST.AST, Reader>([
+/** The readers (wire → domain) of the field Schemas used above, by AST. */
+const readers: ReadonlyMap<AST.AST, Convert> = new Map<AST.AST, Convert>([
   [Uint64.Uint64.ast, fromOption(Uint64.fromJson)],
   [Field.U53.ast, fromOption(Field.u53FromJson)],
   [Field.I53.ast, fromOption(Field.i53FromJson)],
@@ -460,64 +461,15 @@ const readers: ReadonlyMap<AST.AST, Reader> = new Map<AST.AST, Reader>([
 ])
 
 /** The reader of a field's AST: a known Schema, `NullOr` of one, or a filter on one; `undefined` otherwise. */
-const readerOf = (ast: AST.AST): Reader | undefined => {
-  const known = readers.get(ast)
-  if (known !== undefined) return known
-  if (AST.isUnion(ast) && ast.types.length === 2) {
-    const [first, second] = ast.types
-    const isNull = (member: AST.AST) => AST.isLiteral(member) && member.literal === null
-    const other = isNull(first!) ? second! : isNull(second!) ? first! : undefined
-    const read = other === undefined ? undefined : readerOf(other)
-    return read === undefined ? undefined : (value) => (value === null ? null : read(value))
-  }
-  if (AST.isRefinement(ast)) {
-    const read = readerOf(ast.from)
-    return read === undefined
-      ? undefined
-      : (value) => {
-          const from = read(value)
-          return from !== declined && Option.isNone(ast.filter(from, {}, ast)) ? from : declined
-        }
-  }
-  return undefined
-}
-
-/** A decoder that accepts only well-formed payloads of a plain Struct, or `undefined` for other Schemas. */
-const fastDecoder = (ast: AST.AST): ((payload: unknown) => object | undefined) | undefined => {
-  if (!AST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
-  const fields: Array<{ readonly name: string; readonly isOptional: boolean; readonly read: Reader }> = []
-  for (const property of ast.propertySignatures) {
-    const read = readerOf(property.type)
-    if (typeof property.name !== "string" || read === undefined) return undefined
-    fields.push({ name: property.name, isOptional: property.isOptional, read })
-  }
-  return (payload) => {
-    if (!isRecord(payload)) return undefined
-    const out: Record<string, unknown> = {}
-    for (const { isOptional, name, read } of fields) {
-      if (!Object.prototype.hasOwnProperty.call(payload, name)) {
-        if (isOptional) continue
-        return undefined
-      }
-      const value = read(payload[name])
-      if (value === declined) return undefined
-      out[name] = value
-    }
-    return out
-  }
-}
-
-// The same idea for encoding: a writer per known field Schema turns a domain value into its wire value,
-// checking what the Schema's encoding checks; anything else declines and the Schema encodes.
-
-type Writer = (value: unknown) => unknown
+// The writers (domain → wire) check what the Schema's encoding checks; anything else declines and the
+// Schema encodes.
 
 const integerWriter =
-  (min: number, max: number): Writer =>
+  (min: number, max: number): Convert =>
   (value) =>
     typeof value === "number" && Number.isInteger(value) && value >= min && value <= max ? value : declined
 
-const writers: ReadonlyMap<AST.AST, Writer> = new Map<AST.AST, Writer>([
+const writers: ReadonlyMap<AST.AST, Convert> = new Map<AST.AST, Convert>([
   [
     Uint64.Uint64.ast,
     (value) => (typeof value === "bigint" && value >= 0n && value <= Uint64.MAX ? Uint64.toJson(value) : declined)
@@ -540,49 +492,72 @@ const writers: ReadonlyMap<AST.AST, Writer> = new Map<AST.AST, Writer>([
 ])
 
 /** The writer of a field's AST: a known Schema, `NullOr` of one, or a filter on one; `undefined` otherwise. */
-const writerOf = (ast: AST.AST): Writer | undefined => {
-  const known = writers.get(ast)
-  if (known !== undefined) return known
-  if (AST.isUnion(ast) && ast.types.length === 2) {
-    const [first, second] = ast.types
-    const isNull = (member: AST.AST) => AST.isLiteral(member) && member.literal === null
-    const other = isNull(first!) ? second! : isNull(second!) ? first! : undefined
-    const write = other === undefined ? undefined : writerOf(other)
-    return write === undefined ? undefined : (value) => (value === null ? null : write(value))
+/**
+ * The converter of a field's AST from a table: a known Schema, `NullOr` of one, or a filter on one (the
+ * filter always checks the domain value: after reading, before writing); `undefined` otherwise.
+ */
+const converterOf =
+  (table: ReadonlyMap<AST.AST, Convert>, direction: "decode" | "encode") =>
+  (ast: AST.AST): Convert | undefined => {
+    const of = converterOf(table, direction)
+    const known = table.get(ast)
+    if (known !== undefined) return known
+    if (AST.isUnion(ast) && ast.types.length === 2) {
+      const [first, second] = ast.types
+      const isNull = (member: AST.AST) => AST.isLiteral(member) && member.literal === null
+      const other = isNull(first!) ? second! : isNull(second!) ? first! : undefined
+      const convert = other === undefined ? undefined : of(other)
+      return convert === undefined ? undefined : (value) => (value === null ? null : convert(value))
+    }
+    if (AST.isRefinement(ast)) {
+      const convert = of(ast.from)
+      if (convert === undefined) return undefined
+      const passes = (domain: unknown) => domain !== declined && Option.isNone(ast.filter(domain, {}, ast))
+      return direction === "decode"
+        ? (value) => {
+            const domain = convert(value)
+            return passes(domain) ? domain : declined
+          }
+        : (value) => (passes(value) ? convert(value) : declined)
+    }
+    return undefined
   }
-  if (AST.isRefinement(ast)) {
-    const write = writerOf(ast.from)
-    return write === undefined
-      ? undefined
-      : (value) => (Option.isNone(ast.filter(value, {}, ast)) ? write(value) : declined)
-  }
-  return undefined
-}
 
-/** An encoder for well-formed values of a plain Struct (keys in field order), or `undefined` for other Schemas. */
-const fastEncoder = (ast: AST.AST): ((value: unknown) => object | undefined) | undefined => {
+/**
+ * Converts well-formed values of a plain Struct field by field (keys in field order, unknown keys left
+ * out, absent optional keys left absent); `undefined` for other Schemas. The result declines (is
+ * `undefined`) at the first field it does not accept.
+ */
+const structConverter = (
+  ast: AST.AST,
+  of: (ast: AST.AST) => Convert | undefined
+): ((value: unknown) => object | undefined) | undefined => {
   if (!AST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
-  const fields: Array<{ readonly name: string; readonly isOptional: boolean; readonly write: Writer }> = []
+  const fields: Array<{ readonly name: string; readonly isOptional: boolean; readonly convert: Convert }> = []
   for (const property of ast.propertySignatures) {
-    const write = writerOf(property.type)
-    if (typeof property.name !== "string" || write === undefined) return undefined
-    fields.push({ name: property.name, isOptional: property.isOptional, write })
+    const convert = of(property.type)
+    if (typeof property.name !== "string" || convert === undefined) return undefined
+    fields.push({ name: property.name, isOptional: property.isOptional, convert })
   }
-  return (record) => {
-    if (!isRecord(record)) return undefined
+  return (value) => {
+    if (!isRecord(value)) return undefined
     const out: Record<string, unknown> = {}
-    for (const { isOptional, name, write } of fields) {
-      if (!Object.prototype.hasOwnProperty.call(record, name)) {
+    for (const { convert, isOptional, name } of fields) {
+      if (!Object.prototype.hasOwnProperty.call(value, name)) {
         if (isOptional) continue
         return undefined
       }
-      const written = write(record[name])
-      if (written === declined) return undefined
-      out[name] = written
+      const converted = convert(value[name])
+      if (converted === declined) return undefined
+      out[name] = converted
     }
     return out
   }
 }
+
+const fastDecoder = (ast: AST.AST) => structConverter(ast, converterOf(readers, "decode"))
+
+const fastEncoder = (ast: AST.AST) => structConverter(ast, converterOf(writers, "encode"))
 
 const requestCodecs = all.map((usecase) => compile(usecase.request))
 const responseCodecs = all.map((usecase) => compile(usecase.response))

@@ -11,42 +11,8 @@ import { Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { designExample } from "../../../test/support/design-fixtures.js"
 import { initText, msg, statusOf, withServer, connect, header, normalize, sha256 } from "./support/server.js"
-
-/** The example of DESIGN.md, verbatim. */
-const designExample: Fixtures.Input = {
-  applications: [
-    {
-      api_key: "BA0123456789ABCDEFGHI",
-      name: "Demo",
-      version: "1.0.0",
-      licenses: [
-        {
-          key: "ABCDEF-123456",
-          levels: ["pro"],
-          comment: null,
-          duration_seconds: 86400,
-          paused: false,
-          blacklisted: false
-        }
-      ],
-      accounts: [
-        {
-          login: "demo_user",
-          password: "strong-password",
-          credentials_type: 0,
-          levels: ["basic"],
-          license_required: false
-        }
-      ],
-      variables: [{ name: "launcher_config", content: "{}", auth_required: false }],
-      files: [
-        { name: "client.bin", content_base64: "AAEC" },
-        { name: "big.bin", path: "big.bin" }
-      ]
-    }
-  ]
-}
 
 const tempDirectory = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "blazeauth-fixtures-"))),

@@ -46,17 +46,21 @@ const integerWithin = (name: string, min: number, max: number, hint = "") =>
 const millis = (name: string, max = 2 ** 31 - 1, hint = "") =>
   integerWithin(name, 1, max, hint).pipe(Options.map(Duration.millis))
 
+const hostOption = Options.text("host").pipe(
+  Options.withDefault("127.0.0.1"),
+  Options.withDescription("Interface to listen on.")
+)
+
+const portOption = integerWithin("port", 0, 65_535).pipe(
+  Options.withDefault(0),
+  Options.withDescription("Port to listen on; 0 picks a free one.")
+)
+
 const serve = Command.make(
   "serve",
   {
-    host: Options.text("host").pipe(
-      Options.withDefault("127.0.0.1"),
-      Options.withDescription("Interface to listen on.")
-    ),
-    port: integerWithin("port", 0, 65_535).pipe(
-      Options.withDefault(0),
-      Options.withDescription("Port to listen on; 0 picks a free one.")
-    ),
+    host: hostOption,
+    port: portOption,
     // `Options.redacted` + `Options.repeated` rejects a single occurrence ("'<redacted>' is not a redacted").
     keys: Options.text("key").pipe(
       Options.repeated,
@@ -108,14 +112,8 @@ const rwws = Command.make("rwws").pipe(
 const blazeauthServe = Command.make(
   "serve",
   {
-    host: Options.text("host").pipe(
-      Options.withDefault("127.0.0.1"),
-      Options.withDescription("Interface to listen on.")
-    ),
-    port: integerWithin("port", 0, 65_535).pipe(
-      Options.withDefault(0),
-      Options.withDescription("Port to listen on; 0 picks a free one.")
-    ),
+    host: hostOption,
+    port: portOption,
     fixtures: Options.text("fixtures").pipe(
       Options.withDescription("The fixtures JSON file (applications, licenses, accounts, variables, files).")
     ),
