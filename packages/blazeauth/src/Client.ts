@@ -663,6 +663,8 @@ export const make = (
   Effect.gen(function* () {
     const cfg = yield* config(options)
     const connector = yield* Transport.Connector
+    // Read synchronously on the hot paths (every call, every frame); a TestClock is honoured all the same.
+    const clock = yield* Effect.clock
     const state = yield* SubscriptionRef.make<State>(State.Connecting({ attempt: 1 }))
     const events = yield* PubSub.unbounded<PanelEvent.PanelEvent>()
     const latestRtt = yield* Ref.make(Option.none<Duration.Duration>())
@@ -872,10 +874,12 @@ export const make = (
           expiry,
           usecase: usecase.name,
           onMessage: (envelope, receivedAt) =>
-            Effect.as(
-              Deferred.succeed(result, { payload: envelope.payload, receivedAt, resolvedByClose: false }),
-              true
-            ),
+            Effect.sync(() =>
+              Deferred.unsafeDone(
+                result,
+                Exit.succeed({ payload: envelope.payload, receivedAt, resolvedByClose: false })
+              )
+            ).pipe(Effect.as(true)),
           onBinary: undefined,
           fail: (error) =>
             appliedOnClose && isAppliedClose(error)
@@ -1015,7 +1019,7 @@ export const make = (
             }
             const decoded = Envelope.decode(frame)
             if (Either.isLeft(decoded)) return violate(faultDetail(decoded.left))
-            return Effect.flatMap(Clock.currentTimeMillis, (now) => onEnvelope(decoded.right, now))
+            return onEnvelope(decoded.right, clock.unsafeCurrentTimeMillis())
           })
 
         const fromClose = (closed: Transport.CloseError) =>
@@ -1152,8 +1156,9 @@ export const make = (
       usecase: Usecase.Any,
       use: (session: Session, deadline: number) => Effect.Effect<A, ClientError.CallError>
     ): Effect.Effect<A, ClientError.CallError> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const deadline = now + cfg.requestTimeoutMillis
+      Effect.suspend(() => {
+        const deadline = clock.unsafeCurrentTimeMillis() + cfg.requestTimeoutMillis
+        if (clientEnd === undefined && current !== undefined) return use(current, deadline)
         return Effect.flatMap(awaitSession(usecase.name, deadline), (session) => use(session, deadline))
       })
 
