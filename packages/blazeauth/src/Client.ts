@@ -24,7 +24,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -611,6 +610,35 @@ interface Session {
   readonly ping: Effect.Effect<Duration.Duration, ClientError.CallError>
 }
 
+/**
+ * The result of one call, completed once by the receive loop (or a failure) and awaited by the caller.
+ * Lighter than a `Deferred`, whose construction dominated the cost of a call.
+ */
+interface Outcome<A, E> {
+  /** Only the first completion counts. */
+  readonly complete: (exit: Exit.Exit<A, E>) => void
+  /** Waits for the completion; `onInterrupt` runs if the caller is interrupted first. */
+  readonly await: (onInterrupt: () => Effect.Effect<void>) => Effect.Effect<A, E>
+}
+
+const outcome = <A, E>(): Outcome<A, E> => {
+  let done: Exit.Exit<A, E> | undefined
+  let waiting: ((exit: Exit.Exit<A, E>) => void) | undefined
+  return {
+    complete: (exit) => {
+      if (done !== undefined) return
+      done = exit
+      waiting?.(exit)
+    },
+    await: (onInterrupt) =>
+      Effect.async<A, E>((resume) => {
+        if (done !== undefined) return resume(done)
+        waiting = resume
+        return onInterrupt()
+      })
+  }
+}
+
 /** A type-8 header announced a binary frame of `length` bytes. */
 interface Binding {
   readonly length: number
@@ -866,7 +894,7 @@ export const make = (
 
         const callHandler = (
           usecase: Usecase.Any,
-          result: Deferred.Deferred<Received, ClientError.CallError>,
+          result: Outcome<Received, ClientError.CallError>,
           appliedOnClose: boolean,
           expiry?: Handler["expiry"]
         ): Handler => ({
@@ -874,32 +902,30 @@ export const make = (
           expiry,
           usecase: usecase.name,
           onMessage: (envelope, receivedAt) =>
-            Effect.sync(() =>
-              Deferred.unsafeDone(
-                result,
-                Exit.succeed({ payload: envelope.payload, receivedAt, resolvedByClose: false })
-              )
-            ).pipe(Effect.as(true)),
+            Effect.sync(() => {
+              result.complete(Exit.succeed({ payload: envelope.payload, receivedAt, resolvedByClose: false }))
+              return true
+            }),
           onBinary: undefined,
           fail: (error) =>
-            appliedOnClose && isAppliedClose(error)
-              ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                  Deferred.succeed(result, { payload: {}, receivedAt: now, resolvedByClose: true })
-                )
-              : Deferred.fail(result, error)
+            Effect.sync(() =>
+              result.complete(
+                appliedOnClose && isAppliedClose(error)
+                  ? Exit.succeed({ payload: {}, receivedAt: clock.unsafeCurrentTimeMillis(), resolvedByClose: true })
+                  : Exit.fail(error)
+              )
+            )
         })
 
-        // The hot path of every call: no generator, one Deferred, no timer (the sweeper times it out).
+        // The hot path of every call: no generator, no Deferred, no timer (the sweeper times it out).
         const request = (usecase: Usecase.Any, encode: Encode, options: RequestOptions) =>
-          Effect.uninterruptibleMask((restore) => {
-            const result = Deferred.unsafeMake<Received, ClientError.CallError>(FiberId.none)
+          Effect.suspend(() => {
+            const result = outcome<Received, ClientError.CallError>()
             const handler = callHandler(usecase, result, options.appliedOnClose, {
               deadline: options.deadline,
               millis: options.millis
             })
-            return Effect.flatMap(register(usecase, encode, handler), (id) =>
-              Effect.onInterrupt(restore(Deferred.await(result)), () => forget(id, handler))
-            )
+            return Effect.flatMap(register(usecase, encode, handler), (id) => result.await(() => forget(id, handler)))
           })
 
         const pingTimedOut = endWith(
@@ -908,7 +934,7 @@ export const make = (
         )
 
         const ping: Effect.Effect<Duration.Duration, ClientError.CallError> = Effect.gen(function* () {
-          const result = yield* Deferred.make<Received, ClientError.CallError>()
+          const result = outcome<Received, ClientError.CallError>()
           const handler = callHandler(Usecase.Ping, result, false)
           let id: bigint | undefined
           return yield* Effect.gen(function* () {
@@ -924,7 +950,7 @@ export const make = (
               ),
               scope
             )
-            yield* Deferred.await(result)
+            yield* result.await(() => Effect.void)
             const elapsed = (yield* Clock.currentTimeNanos) - sentNanos
             const rtt = Duration.nanos(elapsed > 0n ? elapsed : 0n)
             yield* Ref.set(latestRtt, Option.some(rtt))
