@@ -91,9 +91,13 @@ const fail = (fault: Fault, detail: string) => Either.left(new EnvelopeError({ f
  * @category decoding
  */
 export const decode = (text: string): Either.Either<Envelope, EnvelopeError> => {
-  const leading = withLeadingId(text)
-  if (leading !== undefined) return leading
-  const parsed = Json.parse(text)
+  let parsed: Either.Either<unknown, Json.JsonError>
+  if (Json.isPlain(text)) parsed = Json.parsePlain(text)
+  else {
+    const leading = withLeadingId(text)
+    if (leading !== undefined) return leading
+    parsed = Json.parseLossless(text)
+  }
   if (Either.isLeft(parsed)) return fail("not_json", parsed.left.message)
   return fromJson(parsed.right)
 }

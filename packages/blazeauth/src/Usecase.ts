@@ -433,16 +433,24 @@ const isRecord = (value: unknown): value is { readonly [key: string]: unknown } 
   typeof value === "object" && value !== null && !Array.isArray(value)
 
 /** The readers (wire → domain) of the field Schemas used above, by AST. */
+// The common id (a small positive integer) skips the general reader's allocations.
+const isPositiveSafe = (value: unknown): value is number =>
+  typeof value === "number" && value > 0 && Number.isSafeInteger(value)
+
+const readUint64 = fromOption(Uint64.fromJson)
+
 const readers: ReadonlyMap<AST.AST, Convert> = new Map<AST.AST, Convert>([
-  [Uint64.Uint64.ast, fromOption(Uint64.fromJson)],
+  [Uint64.Uint64.ast, (value) => (isPositiveSafe(value) ? BigInt(value) : readUint64(value))],
   [Field.U53.ast, fromOption(Field.u53FromJson)],
   [Field.I53.ast, fromOption(Field.i53FromJson)],
   [Field.Int32.ast, fromOption(Field.int32FromJson)],
   [
     Status.StatusFromWire.ast,
     (value) => {
-      const code = Field.int32FromJson(value)
-      return Option.isSome(code) ? Status.fromCode(code.value) : declined
+      if (typeof value !== "number" || !Number.isInteger(value) || value < -2147483648 || value > 2147483647) {
+        return declined
+      }
+      return Status.fromCode(value === 0 ? 0 : value)
     }
   ],
   [Schema.String.ast, (value) => (typeof value === "string" ? value : declined)],
@@ -460,7 +468,6 @@ const readers: ReadonlyMap<AST.AST, Convert> = new Map<AST.AST, Convert>([
   ]
 ])
 
-/** The reader of a field's AST: a known Schema, `NullOr` of one, or a filter on one; `undefined` otherwise. */
 // The writers (domain → wire) check what the Schema's encoding checks; anything else declines and the
 // Schema encodes.
 

@@ -78,8 +78,16 @@ export const isPlain = (text: string): boolean => !needsLosslessParser.test(text
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (text: string): Either.Either<unknown, JsonError> => {
-  if (needsLosslessParser.test(text)) return parseLossless(text)
+export const parse = (text: string): Either.Either<unknown, JsonError> =>
+  isPlain(text) ? parsePlain(text) : parseLossless(text)
+
+/**
+ * Parses a text that `isPlain` accepted with `JSON.parse` (the caller has checked; no second scan).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parsePlain = (text: string): Either.Either<unknown, JsonError> => {
   try {
     return Either.right(JSON.parse(text))
   } catch {
