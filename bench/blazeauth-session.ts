@@ -124,4 +124,5 @@ export const run = async (): Promise<void> => {
       ]
     ]
   )
+  console.log(`target: kernel/raw ≥ 0.7: ${kernel / raw >= 0.7 ? "met" : "NOT met"}`)
 }
