@@ -150,9 +150,12 @@ describe.concurrent("protokernel CLI", () => {
     expect(server.run.stdoutLines()).toEqual([expect.stringMatching(listening)])
   })
 
-  it("demo shows pongs and the revocation (3004), exits 0", async (context) => {
+  it("demo shows the Blazeauth session, then pongs and the revocation (3004), exits 0", async (context) => {
     const result = await runToEnd(context, ["demo"])
     expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/client initialized: application Demo 1\.0\.0/)
+    expect(result.stdout).toMatch(/authorized by license <redacted>: levels pro, beta; expires \S+ \(in 30d\)/)
+    expect(result.stdout).toContain('panel event 2 {"version":"1.2.3"}')
     expect(result.stdout).toMatch(/pong #1/)
     expect(result.stdout).toContain("3004")
     expect(result.stderr).toBe("")

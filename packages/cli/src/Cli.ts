@@ -139,7 +139,9 @@ const blazeauth = Command.make("blazeauth").pipe(
 )
 
 const demo = Command.make("demo", {}, () => Demo.run()).pipe(
-  Command.withDescription("An embedded server and client: pings, then key revocation (3004).")
+  Command.withDescription(
+    "Embedded servers and clients: Blazeauth (license, variable, session value, panel event), then rwws (pings, key revocation 3004)."
+  )
 )
 
 /**

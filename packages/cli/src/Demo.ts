@@ -1,9 +1,15 @@
 /**
- * `protokernel demo` (what `npm start` runs): a reference server and a client in one process, a few
- * pings, then the server revokes the client's key and the client ends with 3004.
+ * `protokernel demo` (what `npm start` runs): for each protocol, a reference server and a client in one
+ * process on 127.0.0.1. Blazeauth: initialize, license, variable, session value, file metadata and a
+ * panel event pushed by the operator while the client works. rwws: a few pings, then the server revokes
+ * the client's key and the client ends with 3004.
  *
  * @since 0.1.0
  */
+import * as BlazeauthClient from "@protokernel/blazeauth/Client"
+import * as Expiry from "@protokernel/blazeauth/Expiry"
+import * as Fixtures from "@protokernel/blazeauth/Fixtures"
+import * as BlazeauthServer from "@protokernel/blazeauth/Server"
 import * as Client from "@protokernel/rwws/Client"
 import * as ClientError from "@protokernel/rwws/ClientError"
 import * as CloseCode from "@protokernel/rwws/CloseCode"
@@ -11,12 +17,16 @@ import * as KeyStore from "@protokernel/rwws/KeyStore"
 import * as Server from "@protokernel/rwws/Server"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Console from "effect/Console"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
 import * as CliError from "./CliError.js"
 
 /**
@@ -41,14 +51,99 @@ const formatPong = (index: number, pong: Client.Pong): string => {
   return `  pong #${index}  server time ${new Date(millis).toISOString()} (${millis})  round trip ${rtt}`
 }
 
+const apiKey = "BA0123456789ABCDEFGHI"
+const licenseKey = "DEMO-LICENSE-0001"
+
+/** Generated fixtures: one application with a 30-day license, a variable and a 4 MiB file. */
+const demoFixtures = (file: Uint8Array) => ({
+  applications: [
+    {
+      api_key: apiKey,
+      name: "Demo",
+      version: "1.0.0",
+      licenses: [{ key: licenseKey, levels: ["pro", "beta"], comment: "demo seat", duration_seconds: 30 * 86400 }],
+      variables: [{ name: "launcher_config", content: '{"channel":"stable"}', auth_required: true }],
+      files: [{ name: "client.bin", content_base64: Buffer.from(file).toString("base64") }]
+    }
+  ]
+})
+
 /**
- * Runs the demo; fails with a `CliError` when something does not go as shown (e.g. the client does
- * not end with 3004).
+ * The Blazeauth part: a reference server with generated fixtures and a client that initializes,
+ * authorizes with a license and uses the session, while the operator pushes a panel event.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const blazeauth: Effect.Effect<void, CliError.CliError> = Effect.gen(function* () {
+  const file = new Uint8Array(Crypto.randomBytes(4 * 1024 * 1024))
+  const fixtures = yield* Fixtures.decode(demoFixtures(file))
+  const server = yield* Layer.build(BlazeauthServer.layerWs({ fixtures })).pipe(
+    Effect.map(Context.get(BlazeauthServer.BlazeauthServer))
+  )
+  yield* Console.log(`Blazeauth reference server listening on ${server.url}`)
+  const client = yield* BlazeauthClient.make({
+    url: server.url,
+    apiKey: Redacted.make(apiKey),
+    clientId: "demo-desktop"
+  })
+  const application = yield* client.application
+  yield* Console.log(`client initialized: application ${application.name} ${application.version}`)
+
+  const events = yield* client.subscribePanelEvents
+  const firstEvent = yield* events.pipe(Stream.runHead, Effect.fork)
+
+  const license = yield* client.authByLicense(Redacted.make(licenseKey))
+  const now = Math.floor(Date.now() / 1000)
+  const expiry = Expiry.match(license.expiry, {
+    Never: () => "never",
+    At: ({ expiresAt }) =>
+      `${new Date(expiresAt * 1000).toISOString()} (in ${Duration.format(Expiry.remaining(license.expiry, now))})`
+  })
+  yield* Console.log(
+    `authorized by license ${String(license.license)}: levels ${license.levels.join(", ")}; expires ${expiry}`
+  )
+
+  yield* Console.log(`launcher_config = ${yield* client.getVariable("launcher_config")}`)
+  yield* client.setSessionValue("launcher_token", "abc123", { ttl: "1 hour" })
+  yield* Console.log(`session value launcher_token = ${yield* client.getSessionValue("launcher_token")}`)
+  const metadata = yield* client.getFileMetadata("client.bin")
+  yield* Console.log(`file client.bin: ${metadata.size} bytes, sha256 ${metadata.checksum}`)
+
+  yield* Console.log("operator pushes a panel event…")
+  yield* server.pushPanelEvent("Demo", { eventType: 2, content: { version: "1.2.3" } })
+  const event = yield* Fiber.join(firstEvent)
+  yield* Option.match(event, {
+    onNone: () => CliError.failure("demo: no panel event arrived"),
+    onSome: (received) => Console.log(`  panel event ${received.eventType} ${JSON.stringify(received.content)}`)
+  })
+  yield* Console.log(`round trip of a ping: ${Duration.toMillis(yield* client.ping()).toFixed(2)} ms`)
+  yield* client.logout()
+  yield* client.close
+  yield* Console.log("client logged out and closed (1000)\n")
+}).pipe(
+  Effect.scoped,
+  Effect.mapError((error) => (CliError.isCliError(error) ? error : CliError.failure(`demo: ${error.message}`))),
+  Effect.provide(Transport.layerWsConnector)
+)
+
+/**
+ * Runs the demo: the Blazeauth part, then the rwws part. Fails with a `CliError` when something does
+ * not go as shown (e.g. the rwws client does not end with 3004).
  *
  * @since 0.1.0
  * @category programs
  */
 export const run = (options: Options = {}): Effect.Effect<void, CliError.CliError> =>
+  Effect.zipRight(blazeauth, rwws(options))
+
+/**
+ * The rwws part: pings, then a revoked key.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const rwws = (options: Options = {}): Effect.Effect<void, CliError.CliError> =>
   Effect.gen(function* () {
     const count = options.pongs ?? 5
     const pingInterval = Duration.decode(options.pingInterval ?? "300 millis")
