@@ -15,7 +15,7 @@ import * as Usecase from "@protokernel/blazeauth/Usecase"
 import * as Json from "@protokernel/wire/Json"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import * as Either from "effect/Either"
-import { medianPair, positiveInt, printTable } from "./report.js"
+import { fail, interleavedRound, medianPair, type Pair, positiveInt, printTable } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 9)
 const messageCount = positiveInt("BENCH_MESSAGES", 20_000)
@@ -75,10 +75,6 @@ interface Case {
   readonly messages: ReadonlyArray<string>
   readonly kernel: (text: string) => number
   readonly baseline: (text: string) => number
-}
-
-const fail = (name: string, detail: string): never => {
-  throw new Error(`${name}: ${detail}`)
 }
 
 const isRecord = (value: unknown): value is { readonly [key: string]: unknown } =>
@@ -183,35 +179,23 @@ interface Result {
   readonly baseline: number
 }
 
-/**
- * One round: both sides go over all the messages, interleaved chunk by chunk (alternating which goes first), so
- * garbage collection and machine noise fall on both sides alike. Returns messages/s for each side.
- */
-const round = (benchCase: Case, kernelFirst: boolean): { readonly kernel: number; readonly baseline: number } => {
+/** One round over all the messages (see `interleavedRound`); messages/s for each side. */
+const round = (benchCase: Case, kernelFirst: boolean): Pair => {
   const { messages } = benchCase
-  let kernelNanos = 0n
-  let baselineNanos = 0n
-  let kernelSum = 0
-  let baselineSum = 0
-  for (let from = 0; from < messages.length; from += chunkMessages) {
-    const to = Math.min(from + chunkMessages, messages.length)
-    const kernelGoesFirst = kernelFirst === ((from / chunkMessages) % 2 === 0)
-    for (let side = 0; side < 2; side++) {
-      const start = process.hrtime.bigint()
-      if ((side === 0) === kernelGoesFirst) {
-        for (let m = from; m < to; m++) kernelSum = (kernelSum + benchCase.kernel(messages[m]!)) | 0
-        kernelNanos += process.hrtime.bigint() - start
-      } else {
-        for (let m = from; m < to; m++) baselineSum = (baselineSum + benchCase.baseline(messages[m]!)) | 0
-        baselineNanos += process.hrtime.bigint() - start
-      }
-    }
+  const over = (decode: (message: string) => number) => (from: number, to: number) => {
+    let sum = 0
+    for (let m = from; m < to; m++) sum = (sum + decode(messages[m]!)) | 0
+    return sum
   }
-  if (kernelSum !== baselineSum) fail(benchCase.name, `checksum ${kernelSum} ≠ ${baselineSum}`)
-  return {
-    kernel: (messages.length * 1e9) / Number(kernelNanos),
-    baseline: (messages.length * 1e9) / Number(baselineNanos)
-  }
+  return interleavedRound({
+    count: messages.length,
+    chunk: chunkMessages,
+    units: messages.length,
+    kernelFirst,
+    kernel: over(benchCase.kernel),
+    baseline: over(benchCase.baseline),
+    mismatch: (kernelSum, baselineSum) => fail(benchCase.name, `checksum ${kernelSum} ≠ ${baselineSum}`)
+  })
 }
 
 const measure = (benchCase: Case): Result => ({

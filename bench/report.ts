@@ -54,3 +54,49 @@ export const medianPair = (rounds: number, round: (kernelFirst: boolean) => Pair
   }
   return { kernel: median(kernel), baseline: median(baseline) }
 }
+
+/**
+ * One round of both sides over `count` items, interleaved chunk by chunk (alternating which goes first),
+ * so garbage collection and machine noise fall on both alike. Each side returns a checksum of the items
+ * `from` (inclusive) to `to` (exclusive); the sums must agree, else `mismatch` is called. Returns
+ * `units` per second for each side (`units`: what one full pass over the items counts as).
+ */
+export const interleavedRound = (options: {
+  readonly count: number
+  readonly chunk: number
+  readonly units: number
+  readonly kernelFirst: boolean
+  readonly kernel: (from: number, to: number) => number
+  readonly baseline: (from: number, to: number) => number
+  readonly mismatch: (kernelSum: number, baselineSum: number) => never
+}): Pair => {
+  const { chunk, count } = options
+  let kernelNanos = 0n
+  let baselineNanos = 0n
+  let kernelSum = 0
+  let baselineSum = 0
+  for (let from = 0; from < count; from += chunk) {
+    const to = Math.min(from + chunk, count)
+    const kernelGoesFirst = options.kernelFirst === ((from / chunk) % 2 === 0)
+    for (let side = 0; side < 2; side++) {
+      const start = process.hrtime.bigint()
+      if ((side === 0) === kernelGoesFirst) {
+        kernelSum = (kernelSum + options.kernel(from, to)) | 0
+        kernelNanos += process.hrtime.bigint() - start
+      } else {
+        baselineSum = (baselineSum + options.baseline(from, to)) | 0
+        baselineNanos += process.hrtime.bigint() - start
+      }
+    }
+  }
+  if (kernelSum !== baselineSum) options.mismatch(kernelSum, baselineSum)
+  return {
+    kernel: (options.units * 1e9) / Number(kernelNanos),
+    baseline: (options.units * 1e9) / Number(baselineNanos)
+  }
+}
+
+/** Stops a bench whose two sides disagree: its figures would mean nothing. */
+export const fail = (name: string, detail: string): never => {
+  throw new Error(`${name}: ${detail}`)
+}

@@ -10,7 +10,7 @@
  */
 import * as Either from "effect/Either"
 import * as Packet from "@protokernel/rwws/Packet"
-import { medianPair, positiveInt, printTable } from "./report.js"
+import { fail, interleavedRound, medianPair, type Pair, positiveInt, printTable } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 9)
 const messageCount = positiveInt("BENCH_MESSAGES", 2000)
@@ -150,10 +150,6 @@ interface Case {
   readonly baseline: (from: number, to: number) => number
 }
 
-const fail = (name: string, detail: string): never => {
-  throw new Error(`${name}: ${detail}`)
-}
-
 const makeCases = (data: Data): ReadonlyArray<Case> => {
   const pongTotal = messageCount * pongsPerMessage
   return [
@@ -239,35 +235,17 @@ interface Result {
   readonly baseline: number
 }
 
-/**
- * One round: both implementations go over all the messages, interleaved chunk by chunk (alternating which goes
- * first), so garbage collection and machine noise fall on both sides alike. Returns packets/s for each side.
- */
-const round = (benchCase: Case, kernelFirst: boolean): { readonly kernel: number; readonly baseline: number } => {
-  let kernelNanos = 0n
-  let baselineNanos = 0n
-  let kernelSum = 0
-  let baselineSum = 0
-  for (let from = 0; from < messageCount; from += chunkMessages) {
-    const to = Math.min(from + chunkMessages, messageCount)
-    const kernelGoesFirst = kernelFirst === ((from / chunkMessages) % 2 === 0)
-    for (let side = 0; side < 2; side++) {
-      const start = process.hrtime.bigint()
-      if ((side === 0) === kernelGoesFirst) {
-        kernelSum = (kernelSum + benchCase.kernel(from, to)) | 0
-        kernelNanos += process.hrtime.bigint() - start
-      } else {
-        baselineSum = (baselineSum + benchCase.baseline(from, to)) | 0
-        baselineNanos += process.hrtime.bigint() - start
-      }
-    }
-  }
-  if (kernelSum !== baselineSum) fail(benchCase.name, `checksum ${kernelSum} ≠ ${baselineSum}`)
-  return {
-    kernel: (benchCase.packetsPerPass * 1e9) / Number(kernelNanos),
-    baseline: (benchCase.packetsPerPass * 1e9) / Number(baselineNanos)
-  }
-}
+/** One round over all the messages (see `interleavedRound`); packets/s for each side. */
+const round = (benchCase: Case, kernelFirst: boolean): Pair =>
+  interleavedRound({
+    count: messageCount,
+    chunk: chunkMessages,
+    units: benchCase.packetsPerPass,
+    kernelFirst,
+    kernel: benchCase.kernel,
+    baseline: benchCase.baseline,
+    mismatch: (kernelSum, baselineSum) => fail(benchCase.name, `checksum ${kernelSum} ≠ ${baselineSum}`)
+  })
 
 const measure = (benchCase: Case): Result => ({
   name: benchCase.name,
