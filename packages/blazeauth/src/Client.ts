@@ -883,7 +883,9 @@ export const make = (
               sweepAt = handler.expiry.deadline
               Deferred.unsafeDone(wakeSweeper, Exit.void)
             }
-            // A failed send means the connection is closing: `settle` fails the call.
+            // Written at once when the socket has room; otherwise `send` waits. A failed send means the
+            // connection is closing: `settle` fails the call.
+            if (transport.trySend(text.right)) return Effect.succeed(id)
             return Effect.as(Effect.ignore(transport.send(text.right)), id)
           })
 

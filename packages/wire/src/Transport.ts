@@ -99,6 +99,12 @@ export interface Transport {
   readonly send: (frame: Frame) => Effect.Effect<void, CloseError>
   /** Writes frames back to back, nothing in between (then waits like `send` when too much is queued). */
   readonly sendAll: (frames: ReadonlyArray<Frame>) => Effect.Effect<void, CloseError>
+  /**
+   * Writes the frame now if the connection is open and not above its high-water mark, and says whether
+   * it did; otherwise nothing is written (use `send`, which waits). For hot paths that cannot afford an
+   * Effect per frame.
+   */
+  readonly trySend: (frame: Frame) => boolean
   readonly close: (code: number, reason?: string) => Effect.Effect<CloseError>
   readonly terminate: (code?: number, reason?: string) => Effect.Effect<CloseError>
   /** Waits until the connection has ended. */

@@ -244,6 +244,27 @@ describe("Transport sendAll", () => {
   )
 })
 
+describe("Transport trySend", () => {
+  it.scoped("writes at once while there is room, declines past the high-water mark and after a close", () =>
+    Effect.gen(function* () {
+      const server = yield* Transport.makeWsServer({ sendHighWaterMark: 64 * 1024 })
+      const accepted = yield* Deferred.make<Transport.Transport>()
+      yield* Effect.forkScoped(server.run((t) => Effect.zipRight(Deferred.succeed(accepted, t), Effect.never)))
+      const client = yield* Transport.connectWs(server.url)
+      const peer = yield* Deferred.await(accepted)
+      assert.isTrue(peer.trySend("now"))
+      assert.deepStrictEqual(yield* firstFrames(client, 1), ["now"])
+      // Fill the socket past its high-water mark without reading: trySend then declines.
+      let written = 0
+      while (peer.trySend(new Uint8Array(64 * 1024))) written++
+      assert.isTrue(written >= 1)
+      assert.isFalse(peer.trySend("later"))
+      yield* peer.close(1000)
+      assert.isFalse(peer.trySend("closed"))
+    })
+  )
+})
+
 describe("Transport properties", () => {
   const frame = FastCheck.oneof(FastCheck.string({ maxLength: 40 }), FastCheck.uint8Array({ maxLength: 40 }))
   const closeCode = FastCheck.oneof(

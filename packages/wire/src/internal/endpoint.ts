@@ -86,6 +86,12 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
       })
     })
 
+  const trySend = (frame: Frame): boolean => {
+    if (!driver.canWrite() || driver.buffered() >= options.sendHighWaterMark) return false
+    driver.write(frame, ignoreFlush)
+    return true
+  }
+
   const sendAll = (frames: ReadonlyArray<Frame>): Effect.Effect<void, CloseError> =>
     Effect.suspend(() => {
       if (!driver.canWrite()) return whenClosed
@@ -128,6 +134,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     frames: Mailbox.toStream(mailbox).pipe(Stream.mapChunks(resumeIfDrained)),
     send,
     sendAll,
+    trySend,
     close,
     terminate,
     closed: Deferred.await(closed),
