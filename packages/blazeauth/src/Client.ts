@@ -582,8 +582,11 @@ interface Handler {
   /** The request's type; a message of another type fails the handler (except 8 for a type-10 request). */
   readonly type: number
   readonly usecase: string
-  /** A message under the handler's id; returns whether the handler is done (leaves the table). */
-  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => Effect.Effect<boolean>
+  /**
+   * A message under the handler's id, handled synchronously (no Effect per response); returns whether
+   * the handler is done (leaves the table).
+   */
+  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => boolean
   /** Receives the binary frame bound by a type-8 header this handler accepted; none: discarded. */
   readonly onBinary: ((bytes: Uint8Array) => Effect.Effect<void>) | undefined
   /** The handler leaves the table with this error. */
@@ -903,11 +906,10 @@ export const make = (
           type: usecase.type,
           expiry,
           usecase: usecase.name,
-          onMessage: (envelope, receivedAt) =>
-            Effect.sync(() => {
-              result.complete(Exit.succeed({ payload: envelope.payload, receivedAt, resolvedByClose: false }))
-              return true
-            }),
+          onMessage: (envelope, receivedAt) => {
+            result.complete(Exit.succeed({ payload: envelope.payload, receivedAt, resolvedByClose: false }))
+            return true
+          },
           onBinary: undefined,
           fail: (error) =>
             Effect.sync(() =>
@@ -1025,9 +1027,8 @@ export const make = (
             )
           }
           bind(handler.onBinary)
-          return Effect.flatMap(handler.onMessage(envelope, receivedAt), (done) =>
-            forget(done ? id.value : undefined, handler)
-          )
+          if (handler.onMessage(envelope, receivedAt) && pending.get(id.value) === handler) pending.delete(id.value)
+          return Effect.void
         }
 
         const onFrame = (frame: Transport.Frame): Effect.Effect<void> =>
