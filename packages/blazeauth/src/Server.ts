@@ -18,12 +18,13 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as CloseCode from "./CloseCode.js"
@@ -69,6 +70,8 @@ export interface Options {
   readonly chunkSize?: number | undefined
   /** The largest binary frame the server sends. Default 1 MiB. */
   readonly maxBinaryFrameBytes?: number | undefined
+  /** Bytes a stream reads from a file on disk at once (at least one chunk). Default 1 MiB. */
+  readonly readAheadBytes?: number | undefined
   /** Lifetime of a resume token. Default 10 min. */
   readonly resumeTokenLifetime?: Duration.DurationInput | undefined
   /** For tests: a delay after every chunk of a stream. */
@@ -231,7 +234,8 @@ export const defaults = {
   defaultTtl: Duration.hours(72),
   chunkSize: 64 * 1024,
   maxBinaryFrameBytes: 1024 * 1024,
-  resumeTokenLifetime: Duration.minutes(10)
+  resumeTokenLifetime: Duration.minutes(10),
+  readAheadBytes: 1024 * 1024
 } as const
 
 interface StoredValue {
@@ -256,6 +260,7 @@ interface ActiveStream {
   next: number
   sent: number
   readonly hash: Crypto.Hash
+  readonly read: ChunkReader
   halt: Halt | null
   readonly haltSignal: Deferred.Deferred<void>
 }
@@ -316,25 +321,47 @@ const fileVersion = (
         return { name, version, source, size, checksum: hash.digest("hex") }
       })
 
-const readChunk = (
+/** Reads `length` bytes of a file at `offset`. */
+type ChunkReader = (offset: number, length: number) => Effect.Effect<Uint8Array, unknown>
+
+/**
+ * Reads one stream's chunks. A file on disk is opened once, at the first read, and closed with the
+ * scope (the stream's); it is read `readAheadBytes` at a time (one stream's reads are sequential), so
+ * each chunk does not cost a trip to the disk.
+ */
+const chunkReader = (
   source: Fixtures.Source,
-  offset: number,
-  length: number
-): Effect.Effect<Uint8Array, unknown, FileSystem.FileSystem> => {
-  if (source._tag === "Bytes") return Effect.succeed(source.bytes.subarray(offset, offset + length))
-  return Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const handle = yield* fs.open(source.path, { flag: "r" })
-    yield* handle.seek(offset, "start")
-    const buffer = new Uint8Array(length)
-    let filled = 0
-    while (filled < length) {
-      const read = Number(yield* handle.read(buffer.subarray(filled)))
-      if (read === 0) return yield* Effect.fail(new Error("file shorter than its size"))
-      filled += read
-    }
-    return buffer
-  }).pipe(Effect.scoped)
+  fs: FileSystem.FileSystem,
+  scope: Scope.Scope,
+  readAheadBytes: number
+): ChunkReader => {
+  if (source._tag === "Bytes") return (offset, length) => Effect.succeed(source.bytes.subarray(offset, offset + length))
+  let handle: FileSystem.File | undefined
+  let block = new Uint8Array(0)
+  let blockStart = 0
+  const readBlock = (offset: number, length: number) =>
+    Effect.gen(function* () {
+      if (handle === undefined) handle = yield* Scope.extend(fs.open(source.path, { flag: "r" }), scope)
+      const file = handle
+      yield* file.seek(offset, "start")
+      const buffer = new Uint8Array(length)
+      let filled = 0
+      while (filled < length) {
+        const read = Number(yield* file.read(buffer.subarray(filled)))
+        if (read === 0) break
+        filled += read
+      }
+      return buffer.subarray(0, filled)
+    })
+  return (offset, length) =>
+    Effect.gen(function* () {
+      if (offset < blockStart || offset + length > blockStart + block.byteLength) {
+        block = yield* readBlock(offset, Math.max(length, readAheadBytes))
+        blockStart = offset
+        if (block.byteLength < length) return yield* Effect.fail(new Error("file shorter than its size"))
+      }
+      return block.subarray(offset - blockStart, offset - blockStart + length)
+    })
 }
 
 /**
@@ -366,6 +393,7 @@ export const make = (
       defaultTtl: millis(options.defaultTtl, defaults.defaultTtl),
       chunkSize: options.chunkSize ?? defaults.chunkSize,
       resumeTokenLifetime: millis(options.resumeTokenLifetime, defaults.resumeTokenLifetime),
+      readAheadBytes: options.readAheadBytes ?? defaults.readAheadBytes,
       chunkDelay: options.chunkDelay === undefined ? 0 : Duration.toMillis(Duration.decode(options.chunkDelay)),
       pauseAfterChunks: options.pauseAfterChunks ?? 0,
       separateTerminalHeader: options.separateTerminalHeader ?? false,
@@ -912,9 +940,7 @@ export const make = (
             // The bytes are reserved before the read, which can wait for the disk: another stream of the
             // application checking the quota meanwhile must see them (§4.4 rules 3 and 4).
             app.transferredBytes += length
-            const chunk = yield* Effect.either(
-              readChunk(stream.file.source, stream.next, length).pipe(Effect.provideService(FileSystem.FileSystem, fs))
-            )
+            const chunk = yield* Effect.either(stream.read(stream.next, length))
             if (Either.isLeft(chunk)) {
               app.transferredBytes -= length
               yield* Effect.logWarning(`reading ${stream.file.name} failed`)
@@ -1002,11 +1028,35 @@ export const make = (
             }
           })
 
-        const runStream = (app: Directory.ApplicationState, stream: ActiveStream) =>
+        /** Starts a stream; its file handle, if any, lives until the stream ends. */
+        const runStream = (
+          app: Directory.ApplicationState,
+          requestId: Uint64.Uint64,
+          transferId: string,
+          file: Directory.FileVersion,
+          start: number
+        ) =>
           Effect.gen(function* () {
+            const scope = yield* Scope.make()
+            const release = Scope.close(scope, Exit.void)
+            const stream: ActiveStream = {
+              transferId,
+              requestId,
+              file,
+              start,
+              next: start,
+              sent: 0,
+              hash: Crypto.createHash("sha256"),
+              read: chunkReader(file.source, fs, scope, config.readAheadBytes),
+              halt: null,
+              haltSignal: yield* Deferred.make<void>()
+            }
             session.streams.set(stream.transferId, stream)
             // The first header (or the whole of a short stream) goes out before the next request is read.
-            if (!(yield* step(app, stream))) return
+            const more = yield* step(app, stream).pipe(
+              Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value ? Effect.void : release))
+            )
+            if (!more) return
             yield* FiberSet.run(
               fibers,
               Effect.gen(function* () {
@@ -1014,22 +1064,9 @@ export const make = (
                   yield* pace(stream)
                   if (!(yield* step(app, stream))) return
                 }
-              })
+              }).pipe(Effect.ensuring(release))
             )
           })
-
-        const newStream = (requestId: Uint64.Uint64, transferId: string, file: Directory.FileVersion, start: number) =>
-          Effect.map(Deferred.make<void>(), (haltSignal): ActiveStream => ({
-            transferId,
-            requestId,
-            file,
-            start,
-            next: start,
-            sent: 0,
-            hash: Crypto.createHash("sha256"),
-            halt: null,
-            haltSignal
-          }))
 
         const transferFile = (app: Directory.ApplicationState, request: Usecase.Request<typeof Usecase.TransferFile>) =>
           Effect.gen(function* () {
@@ -1045,7 +1082,7 @@ export const make = (
             if (offset < version.size && Math.min(config.chunkSize, version.size - offset) > quotaLeft(app)) {
               return yield* rejectWith("file_storage_quota_exceeded")
             }
-            yield* runStream(app, yield* newStream(request.id, transferId, version, offset))
+            yield* runStream(app, request.id, transferId, version, offset)
           })
 
         const stopFileTransfer = (request: Usecase.Request<typeof Usecase.StopFileTransfer>) =>
@@ -1111,8 +1148,7 @@ export const make = (
             }
             token.used = true
             tokens.delete(Redacted.value(request.resume_token))
-            const stream = yield* newStream(request.id, token.transferId, token.file, token.offset)
-            yield* runStream(app, stream)
+            yield* runStream(app, request.id, token.transferId, token.file, token.offset)
           })
 
         // ---- receive rules (§1.6) ---------------------------------------------------------------

@@ -660,7 +660,7 @@ describe("files on disk", () => {
         withServer({
           baseDirectory: directory,
           fixtures: fixtures({ files: [{ name: "disk.bin", path: "disk.bin" }] }),
-          options: { chunkSize: 40, chunkDelay: "1 second" }
+          options: { chunkSize: 40, chunkDelay: "1 second", readAheadBytes: 40 }
         })
       )
     })
@@ -692,7 +692,7 @@ describe("files on disk", () => {
         withServer({
           baseDirectory: directory,
           fixtures: fixtures({ files: [{ name: "disk.bin", path: "disk.bin" }] }),
-          options: { chunkSize: 40 }
+          options: { chunkSize: 40, readAheadBytes: 40 }
         })
       )
     })
@@ -733,7 +733,7 @@ describe("files on disk", () => {
         withServer({
           baseDirectory: directory,
           fixtures: fixtures({ files: [{ name: "disk.bin", path: "disk.bin" }], quotas: { transfer_bytes: 60 } }),
-          options: { chunkSize: 40, pauseAfterChunks: 1 }
+          options: { chunkSize: 40, pauseAfterChunks: 1, readAheadBytes: 40 }
         })
       )
     })
@@ -774,6 +774,33 @@ describe("files on disk", () => {
         withServer({
           baseDirectory: directory,
           fixtures: fixtures({ files: [{ name: "disk.bin", path: "disk.bin" }] })
+        })
+      )
+    })
+  )
+
+  it.scoped("read-ahead blocks that chunks straddle still give every byte, from any offset", () =>
+    Effect.gen(function* () {
+      const content = new Uint8Array(1_000).map((_, i) => (i * 31 + (i >> 3)) & 0xff)
+      const directory = yield* tempFile(content)
+      yield* Effect.gen(function* () {
+        const client = yield* withLicense("ABCDEF-123456")
+        for (const [id, offset] of [
+          [3, 0],
+          [4, 77],
+          [5, 960]
+        ] as const) {
+          yield* client.send(msg(8, { id, filename: "disk.bin", offset }))
+          const { bytes } = yield* readStream(client)
+          assert.strictEqual(Buffer.compare(bytes, Buffer.from(content.subarray(offset))), 0, `offset ${offset}`)
+        }
+        yield* expectQuiet(client)
+      }).pipe(
+        withServer({
+          baseDirectory: directory,
+          fixtures: fixtures({ files: [{ name: "disk.bin", path: "disk.bin" }] }),
+          // 40 does not divide 100: chunks straddle the blocks read from disk.
+          options: { chunkSize: 40, readAheadBytes: 100 }
         })
       )
     })
