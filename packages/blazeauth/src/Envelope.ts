@@ -78,9 +78,6 @@ export class EnvelopeError extends Schema.TaggedError<EnvelopeError>("@protokern
   }
 }
 
-const isObject = (value: unknown): value is { readonly [key: string]: unknown } =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && !Json.isDecimal(value)
-
 const fail = (fault: Fault, detail: string) => Either.left(new EnvelopeError({ fault, detail }))
 
 /**
@@ -138,17 +135,17 @@ const withLeadingId = (text: string): Either.Either<Envelope, EnvelopeError> | u
  * @category decoding
  */
 export const fromJson = (value: unknown): Either.Either<Envelope, EnvelopeError> => {
-  if (!isObject(value)) return fail("not_object", "message is not a JSON object")
+  if (!Json.isObject(value)) return fail("not_object", "message is not a JSON object")
   const type = value["type"]
   if (type === undefined) return fail("missing_type", "'type' is missing")
   const payload = value["payload"]
   if (typeof type === "bigint") {
     // Far outside 0..18; the exact value no longer matters.
-    if (!isObject(payload)) return payloadFault(payload)
+    if (!Json.isObject(payload)) return payloadFault(payload)
     return Either.right({ type: type < 0n ? -1 : Number.MAX_SAFE_INTEGER, payload })
   }
   if (typeof type !== "number" || !Number.isInteger(type)) return fail("invalid_type", "'type' is not an integer")
-  if (!isObject(payload)) return payloadFault(payload)
+  if (!Json.isObject(payload)) return payloadFault(payload)
   return Either.right({ type: type === 0 ? 0 : type, payload })
 }
 

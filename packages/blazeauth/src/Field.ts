@@ -176,24 +176,33 @@ export const Levels: Schema.Schema<ReadonlyArray<string>, unknown> = Schema.tran
   Schema.Array(Schema.String),
   {
     strict: true,
-    decode: (value, _, ast) => {
-      if (value === null) return ParseResult.succeed([])
-      if (Array.isArray(value)) return ParseResult.succeed(value.filter((entry) => typeof entry === "string"))
-      if (typeof value === "object" && !Json.isDecimal(value)) {
-        return ParseResult.succeed(Object.values(value).filter((entry): entry is string => typeof entry === "string"))
-      }
-      return ParseResult.fail(new ParseResult.Type(ast, value, "Expected an array of strings or an object"))
-    },
+    decode: (value, _, ast) =>
+      Option.match(levelsFromJson(value), {
+        onNone: () => ParseResult.fail(new ParseResult.Type(ast, value, "Expected an array of strings or an object")),
+        onSome: ParseResult.succeed
+      }),
     encode: ParseResult.succeed
   }
 ).annotations({ identifier: "Levels" })
 
+const isString = (value: unknown): value is string => typeof value === "string"
+
+/**
+ * Reads levels (§7) as `Levels` decodes them: an array's strings, an object's string values, `null` as
+ * none; `None` for anything else.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const levelsFromJson = (value: unknown): Option.Option<ReadonlyArray<string>> => {
+  if (value === null) return Option.some([])
+  if (Array.isArray(value)) return Option.some(value.filter(isString))
+  if (Json.isObject(value)) return Option.some(Object.values(value).filter(isString))
+  return Option.none()
+}
+
 const isStringMap = (value: unknown): value is { readonly [key: string]: string } =>
-  typeof value === "object" &&
-  value !== null &&
-  !Array.isArray(value) &&
-  !Json.isDecimal(value) &&
-  Object.values(value).every((entry) => typeof entry === "string")
+  Json.isObject(value) && Object.values(value).every(isString)
 
 /**
  * A string-to-string map, checked in place: `Schema.Record` would copy it with assignments, which turn a
@@ -221,7 +230,7 @@ export const StringMap: Schema.Schema<{ readonly [key: string]: string }, unknow
     strict: true,
     decode: (value) => {
       const out: Record<string, string> = {}
-      if (typeof value !== "object" || value === null || Array.isArray(value) || Json.isDecimal(value)) return out
+      if (!Json.isObject(value)) return out
       for (const [key, entry] of Object.entries(value)) {
         // defineProperty keeps a "__proto__" key an ordinary entry.
         if (typeof entry === "string")

@@ -503,7 +503,7 @@ export const make = (
             const status = (name: Status.KnownName) =>
               respond(Usecase.Initialize, { id: request.id, status: Status.make(name) })
             if (session.app !== null) return yield* status("already_initialized")
-            if (Directory.length(request.client_id) > 64) return yield* status("client_id_too_long")
+            if (Field.length(request.client_id) > 64) return yield* status("client_id_too_long")
             const app = byKey.get(Redacted.value(request.socket_api_key))
             if (app === undefined || app.deleted) {
               failedInitializations++
@@ -544,10 +544,10 @@ export const make = (
             if ((type !== 0 && type !== 1) || (type === 1 && !Directory.isEmail(login))) {
               return yield* reply("account_credentials_type_invalid")
             }
-            const loginLength = Directory.length(login)
+            const loginLength = Field.length(login)
             if (loginLength < 4) return yield* reply("account_login_too_short")
             if (loginLength > 320) return yield* reply("account_login_too_long")
-            if (Directory.length(password) < 6) return yield* reply("account_password_too_short")
+            if (Field.length(password) < 6) return yield* reply("account_password_too_short")
             if (app.accounts.has(login)) return yield* reply("account_already_exists")
             const licenseKey =
               request.license === undefined || request.license === null ? null : Redacted.value(request.license)
@@ -764,7 +764,7 @@ export const make = (
           Effect.suspend(() => {
             const reply = (name: Status.KnownName) =>
               respond(Usecase.GetVariable, { id: request.id, status: Status.make(name) })
-            const size = Directory.length(request.name)
+            const size = Field.length(request.name)
             if (size > 64) return reply("variable_name_too_long")
             const variable = size < 3 ? undefined : app.variables.get(request.name)
             if (variable === undefined) return reply("variable_not_found")
@@ -785,7 +785,7 @@ export const make = (
           Effect.gen(function* () {
             const reply = (name: Status.KnownName) =>
               respond(Usecase.SetSessionValue, { id: request.id, status: Status.make(name) })
-            if (Directory.length(request.key) > 64) return yield* reply("session_key_too_long")
+            if (Field.length(request.key) > 64) return yield* reply("session_key_too_long")
             const now = yield* Clock.currentTimeMillis
             dropExpired(now)
             const bytes = Buffer.byteLength(request.value, "utf8")
@@ -812,7 +812,7 @@ export const make = (
           Effect.gen(function* () {
             const reply = (name: Status.KnownName) =>
               respond(Usecase.GetSessionValue, { id: request.id, status: Status.make(name) })
-            if (Directory.length(request.key) > 64) return yield* reply("session_key_too_long")
+            if (Field.length(request.key) > 64) return yield* reply("session_key_too_long")
             dropExpired(yield* Clock.currentTimeMillis)
             const entry = store.get(request.key)
             if (entry === undefined) return yield* reply("session_value_not_found")

@@ -27,6 +27,15 @@ export type Decimal = LJ.LosslessNumber
 export const isDecimal: (value: unknown) => value is Decimal = LJ.isLosslessNumber
 
 /**
+ * Whether a parsed value is a JSON object (not `null`, an array or a `Decimal`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isObject = (value: unknown): value is { readonly [key: string]: unknown } =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && !isDecimal(value)
+
+/**
  * The text is not JSON.
  *
  * @since 0.1.0

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Crypto from "node:crypto"
+import * as Field from "../Field.js"
 import type * as Fixtures from "../Fixtures.js"
 import * as Status from "../Status.js"
 
@@ -190,13 +191,6 @@ export const make = (
   return applications
 }
 
-/** @internal The number of characters (code points) in a string. */
-export const length = (text: string): number => {
-  let count = 0
-  for (const _ of text) count++
-  return count
-}
-
 /** @internal A license that is activated, unexpired, unpaused and not blacklisted. */
 export const isValid = (license: LicenseState, nowSeconds: number): boolean =>
   license.activatedAt !== null &&
@@ -213,7 +207,7 @@ export const checkLicense = (
   key: string,
   nowSeconds: number
 ): { readonly license: LicenseState } | { readonly status: Status.KnownName } => {
-  const size = length(key)
+  const size = Field.length(key)
   const license = size >= 6 && size <= 64 ? app.licenses.get(key) : undefined
   if (license === undefined) return { status: "license_invalid" }
   if (license.blacklisted) return { status: "license_blacklisted" }
@@ -282,7 +276,7 @@ export const isEmail = (login: string): boolean => {
 
 /** @internal A plain file name of 4–255 characters: no `/`, `\`, NUL or control characters. */
 export const isValidFilename = (name: string): boolean => {
-  const size = length(name)
+  const size = Field.length(name)
   return size >= 4 && size <= 255 && !/[/\\\u0000-\u001f\u007f]/u.test(name)
 }
 
