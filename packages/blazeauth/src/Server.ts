@@ -259,7 +259,8 @@ interface ActiveStream {
   readonly start: number
   next: number
   sent: number
-  readonly hash: Crypto.Hash
+  /** Hash of the bytes sent; none for a stream from 0, whose range is the whole (snapshot) file. */
+  readonly hash: Crypto.Hash | undefined
   readonly read: ChunkReader
   halt: Halt | null
   readonly haltSignal: Deferred.Deferred<void>
@@ -947,7 +948,7 @@ export const make = (
               yield* endWithError(stream, "internal_server_error")
               return false
             }
-            stream.hash.update(chunk.right)
+            stream.hash?.update(chunk.right)
             const last = stream.next + length === size
             const terminal = last && !config.separateTerminalHeader
             const text = yield* header({
@@ -978,7 +979,7 @@ export const make = (
         const terminalFields = (stream: ActiveStream) => ({
           status: Status.make("ok"),
           file_checksum: stream.file.checksum,
-          range_checksum: stream.hash.copy().digest("hex")
+          range_checksum: stream.hash === undefined ? stream.file.checksum : stream.hash.copy().digest("hex")
         })
 
         const complete = (app: Directory.ApplicationState, stream: ActiveStream, first: boolean) =>
@@ -1046,7 +1047,7 @@ export const make = (
               start,
               next: start,
               sent: 0,
-              hash: Crypto.createHash("sha256"),
+              hash: start === 0 ? undefined : Crypto.createHash("sha256"),
               read: chunkReader(file.source, fs, scope, config.readAheadBytes),
               halt: null,
               haltSignal: yield* Deferred.make<void>()
