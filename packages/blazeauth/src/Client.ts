@@ -13,9 +13,11 @@
  *
  * @since 0.1.0
  */
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Deadline from "@protokernel/wire/Deadline"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Uint64 from "@protokernel/wire/Uint64"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -23,6 +25,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -33,17 +36,21 @@ import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
+import * as Crypto from "node:crypto"
+import * as Path from "node:path"
 import * as ClientError from "./ClientError.js"
 import * as CloseCode from "./CloseCode.js"
+import type * as Download from "./Download.js"
 import * as Envelope from "./Envelope.js"
 import * as Expiry from "./Expiry.js"
 import * as Field from "./Field.js"
 import * as Model from "./Model.js"
 import * as PanelEvent from "./PanelEvent.js"
 import * as Status from "./Status.js"
+import * as DownloadImpl from "./internal/download.js"
 import * as Usecase from "./Usecase.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -161,6 +168,21 @@ export interface Options {
   readonly sendPanelEventSubscribe?: boolean | undefined
   /** Largest `chunk_size` a type-8 header may announce; above it is a protocol violation. Default 16 MiB. */
   readonly maxChunkSize?: number | undefined
+  /**
+   * Bytes a download buffers for its consumer; while the buffer is full the client stops reading the
+   * socket. At least one chunk is always accepted. Default 2 MiB.
+   */
+  readonly downloadBufferBytes?: number | undefined
+  /** A download with no header for this long fails with `Timeout` and is stopped (§4.5). Default 30000. */
+  readonly transferIdleTimeoutMillis?: number | undefined
+  /**
+   * With `reconnect`, failed reconnection attempts in a row after which the client gives up (and fails
+   * with the last error). Default: no limit.
+   */
+  readonly maxReconnectAttempts?: number | undefined
+  /** The reconnection backoff: first delay and cap, in milliseconds. Default 1000 and 30000 (§2.3). */
+  readonly reconnectBackoff?:
+    { readonly initialMillis?: number | undefined; readonly maxMillis?: number | undefined } | undefined
 }
 
 /**
@@ -263,6 +285,39 @@ export interface Client {
   readonly getCurrentLicense: () => Effect.Effect<Model.LicenseInfo, ClientError.CallError>
   /** The session's account as it is now. 203 fails with a `StatusError` whose payload has the account fields. */
   readonly getCurrentAccount: () => Effect.Effect<Model.AccountInfo, ClientError.CallError>
+  /**
+   * Starts downloading a protected file (§4) and succeeds once the server's first header arrived: a
+   * rejection fails with its `StatusError`. If the connection drops with a retryable close while the
+   * client reconnects, the download continues on the next session from the bytes already received
+   * (with a resume token when one is pending, otherwise from that offset), still verifying the whole
+   * file. Leaving the scope early stops the stream.
+   */
+  readonly startDownload: (
+    filename: string,
+    options?: Download.Options | undefined
+  ) => Effect.Effect<Download.Download, ClientError.TransferError, Scope.Scope>
+  /** Resumes a stopped download: `resume_file_transfer` with its token, or `transfer_file` from its offset. */
+  readonly resume: (
+    stopped: Download.Stopped
+  ) => Effect.Effect<Download.Download, ClientError.TransferError, Scope.Scope>
+  /** A protected file's bytes as a stream: `startDownload` and its `bytes`. */
+  readonly download: (
+    filename: string,
+    options?: Download.Options | undefined
+  ) => Stream.Stream<Uint8Array, ClientError.TransferError>
+  /**
+   * Downloads a protected file into `path`: the bytes go to a temporary file next to it, which is
+   * renamed to `path` once the whole file is verified; on any failure it is removed and `path` is left
+   * untouched. Emits the progress as the bytes are written; ends once `path` is in place.
+   */
+  readonly downloadToFile: (
+    filename: string,
+    path: string
+  ) => Stream.Stream<
+    Download.Progress,
+    ClientError.TransferError | ClientError.DownloadFileError,
+    FileSystem.FileSystem
+  >
   /** Reserved no-op (events are always pushed): resolves locally unless `Options.sendPanelEventSubscribe`. */
   readonly panelEventSubscribe: () => Effect.Effect<void, ClientError.CallError>
   /**
@@ -304,6 +359,8 @@ export const defaults = {
   requestTimeoutMillis: 30_000,
   initializeTimeoutMillis: 30_000,
   maxChunkSize: 16 * 1024 * 1024,
+  downloadBufferBytes: 2 * 1024 * 1024,
+  transferIdleTimeoutMillis: 30_000,
   backoff: { initialMillis: 1_000, maxMillis: 30_000, jitter: 0.2 }
 } as const
 
@@ -319,6 +376,11 @@ interface Config {
   readonly initializeTimeoutMillis: number
   readonly sendPanelEventSubscribe: boolean
   readonly maxChunkSize: number
+  readonly downloadBufferBytes: number
+  readonly transferIdleTimeoutMillis: number
+  readonly maxReconnectAttempts: number
+  readonly backoffInitialMillis: number
+  readonly backoffMaxMillis: number
 }
 
 const integerOption = (
@@ -374,7 +436,37 @@ const config = (options: Options): Either.Either<Config, ClientError.InvalidArgu
         1
       ),
       sendPanelEventSubscribe: options.sendPanelEventSubscribe === true,
-      maxChunkSize: yield* integerOption("maxChunkSize", options.maxChunkSize, defaults.maxChunkSize, 1, 2147483647)
+      maxChunkSize: yield* integerOption("maxChunkSize", options.maxChunkSize, defaults.maxChunkSize, 1, 2147483647),
+      downloadBufferBytes: yield* integerOption(
+        "downloadBufferBytes",
+        options.downloadBufferBytes,
+        defaults.downloadBufferBytes,
+        1
+      ),
+      transferIdleTimeoutMillis: yield* integerOption(
+        "transferIdleTimeoutMillis",
+        options.transferIdleTimeoutMillis,
+        defaults.transferIdleTimeoutMillis,
+        1
+      ),
+      maxReconnectAttempts: yield* integerOption(
+        "maxReconnectAttempts",
+        options.maxReconnectAttempts,
+        Number.MAX_SAFE_INTEGER,
+        1
+      ),
+      backoffInitialMillis: yield* integerOption(
+        "reconnectBackoff.initialMillis",
+        options.reconnectBackoff?.initialMillis,
+        defaults.backoff.initialMillis,
+        1
+      ),
+      backoffMaxMillis: yield* integerOption(
+        "reconnectBackoff.maxMillis",
+        options.reconnectBackoff?.maxMillis,
+        defaults.backoff.maxMillis,
+        1
+      )
     }
   })
 
@@ -575,8 +667,8 @@ export const accountInfoOf = (error: ClientError.CallError): Effect.Effect<Optio
 type Encode = (id: Uint64.Uint64) => Either.Either<string, ParseResult.ParseError>
 
 /**
- * Whoever waits for messages under one id. Plain calls take one response; a download (next milestone)
- * will take stream headers (type 8, also for a type-10 request) and the binary frames they bind.
+ * Whoever waits for messages under one id. Plain calls take one response; a download takes stream
+ * headers (type 8, also for a type-10 request) and the binary frames they bind.
  */
 interface Handler {
   /** The request's type; a message of another type fails the handler (except 8 for a type-10 request). */
@@ -584,15 +676,29 @@ interface Handler {
   readonly usecase: string
   /**
    * A message under the handler's id, handled synchronously (no Effect per response); returns whether
-   * the handler is done (leaves the table).
+   * the handler is done (leaves the table), or an Effect deciding it when something must be sent first.
    */
-  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => boolean
-  /** Receives the binary frame bound by a type-8 header this handler accepted; none: discarded. */
-  readonly onBinary: ((bytes: Uint8Array) => Effect.Effect<void>) | undefined
+  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => DownloadImpl.Step
+  /**
+   * Receives the binary frame bound by a type-8 header this handler accepted (none: discarded). It
+   * returns an Effect only to make the receive loop wait (a full download buffer).
+   */
+  readonly onBinary: ((bytes: Uint8Array) => Effect.Effect<void> | undefined) | undefined
   /** The handler leaves the table with this error. */
   readonly fail: (error: ClientError.CallError) => Effect.Effect<void>
-  /** The request timeout: at `deadline` the handler fails with `Timeout`; none for pings and streams. */
-  readonly expiry: { readonly deadline: number; readonly millis: number } | undefined
+  /**
+   * When the handler fails with `Timeout`: the request timeout of a call, or a stream's idle timeout
+   * (moved on by every header, and not running while the receive loop waits for a download's consumer).
+   * None for pings.
+   */
+  readonly expiry: Expiry | undefined
+  /** A stream: its expiry is an idle timeout. */
+  readonly streaming: boolean
+}
+
+interface Expiry {
+  deadline: number
+  readonly millis: number
 }
 
 interface RequestOptions {
@@ -611,6 +717,8 @@ interface Session {
     options: RequestOptions
   ) => Effect.Effect<Received, ClientError.CallError>
   readonly ping: Effect.Effect<Duration.Duration, ClientError.CallError>
+  /** Streams (downloads) on this connection. */
+  readonly channel: DownloadImpl.Channel
 }
 
 /**
@@ -645,7 +753,7 @@ const outcome = <A, E>(): Outcome<A, E> => {
 /** A type-8 header announced a binary frame of `length` bytes. */
 interface Binding {
   readonly length: number
-  readonly sink: ((bytes: Uint8Array) => Effect.Effect<void>) | undefined
+  readonly sink: Handler["onBinary"]
 }
 
 const faultDetail = (error: Envelope.EnvelopeError): string =>
@@ -799,6 +907,9 @@ export const make = (
         let endError: ClientError.CallError | undefined
         let nextId = 1n
         let binding: Binding | undefined
+        /** Whether the receive loop waits for a download's consumer (backpressure), and when it last did. */
+        let stalled = false
+        let stallEndedAt = Number.NEGATIVE_INFINITY
 
         /** Records why the connection ended and fails every pending call with it; false if already ended. */
         const settle = (error: ClientError.CallError): Effect.Effect<boolean> =>
@@ -847,7 +958,8 @@ export const make = (
             const expired: Array<Handler> = []
             for (const [id, handler] of pending) {
               const expiry = handler.expiry
-              if (expiry === undefined) continue
+              // While the receive loop waits for a download's consumer, no header can be read: not idle.
+              if (expiry === undefined || (handler.streaming && stalled)) continue
               if (expiry.deadline <= now) {
                 pending.delete(id)
                 expired.push(handler)
@@ -905,6 +1017,7 @@ export const make = (
         ): Handler => ({
           type: usecase.type,
           expiry,
+          streaming: false,
           usecase: usecase.name,
           onMessage: (envelope, receivedAt) => {
             result.complete(Exit.succeed({ payload: envelope.payload, receivedAt, resolvedByClose: false }))
@@ -937,6 +1050,23 @@ export const make = (
           transport.terminate(1000, "ping timeout")
         )
 
+        /**
+         * Times a ping out at `deadline`, unless the receive loop waited for a download's consumer
+         * meanwhile: the answer may then sit unread behind the stream's data, so the watch starts over.
+         */
+        const pingWatch = (id: bigint, handler: Handler, deadline: number): Effect.Effect<void> =>
+          Effect.zipRight(
+            Deadline.sleepUntil(deadline),
+            Effect.suspend(() => {
+              if (pending.get(id) !== handler) return Effect.void
+              const now = clock.unsafeCurrentTimeMillis()
+              if (stalled || stallEndedAt > deadline - cfg.pingTimeoutMillis) {
+                return pingWatch(id, handler, Math.max(now, stallEndedAt) + cfg.pingTimeoutMillis)
+              }
+              return pingTimedOut
+            })
+          )
+
         const ping: Effect.Effect<Duration.Duration, ClientError.CallError> = Effect.gen(function* () {
           const result = outcome<Received, ClientError.CallError>()
           const handler = callHandler(Usecase.Ping, result, false)
@@ -947,13 +1077,7 @@ export const make = (
             const sentNanos = yield* Clock.currentTimeNanos
             id = yield* register(Usecase.Ping, (id) => Usecase.encodeRequest(Usecase.Ping, { id }), handler)
             const registered = id
-            yield* Effect.forkIn(
-              Effect.zipRight(
-                Deadline.sleepUntil(sentAt + cfg.pingTimeoutMillis),
-                Effect.suspend(() => (pending.get(registered) === handler ? pingTimedOut : Effect.void))
-              ),
-              scope
-            )
+            yield* Effect.forkIn(pingWatch(registered, handler, sentAt + cfg.pingTimeoutMillis), scope)
             yield* result.await(() => Effect.void)
             const elapsed = (yield* Clock.currentTimeNanos) - sentNanos
             const rtt = Duration.nanos(elapsed > 0n ? elapsed : 0n)
@@ -1027,9 +1151,37 @@ export const make = (
             )
           }
           bind(handler.onBinary)
-          if (handler.onMessage(envelope, receivedAt) && pending.get(id.value) === handler) pending.delete(id.value)
-          return Effect.void
+          const step = handler.onMessage(envelope, receivedAt)
+          if (step === true) {
+            if (pending.get(id.value) === handler) pending.delete(id.value)
+            return Effect.void
+          }
+          if (step === false) return Effect.void
+          return Effect.map(step, (done) => {
+            if (done && pending.get(id.value) === handler) pending.delete(id.value)
+          })
         }
+
+        /** The receive loop waits for a download's consumer; stream idle timeouts start over after it. */
+        const stall = (wait: Effect.Effect<void>) =>
+          Effect.ensuring(
+            Effect.zipRight(
+              Effect.sync(() => {
+                stalled = true
+              }),
+              wait
+            ),
+            Effect.sync(() => {
+              stalled = false
+              const now = clock.unsafeCurrentTimeMillis()
+              stallEndedAt = now
+              for (const handler of pending.values()) {
+                if (handler.streaming && handler.expiry !== undefined) {
+                  handler.expiry.deadline = Math.max(handler.expiry.deadline, now + handler.expiry.millis)
+                }
+              }
+            })
+          )
 
         const onFrame = (frame: Transport.Frame): Effect.Effect<void> =>
           Effect.suspend(() => {
@@ -1041,7 +1193,8 @@ export const make = (
                 return violate(`binary frame of ${frame.byteLength} bytes, expected ${expected.length}`)
               }
               binding = undefined
-              return expected.sink === undefined ? Effect.void : expected.sink(frame)
+              const wait = expected.sink === undefined ? undefined : expected.sink(frame)
+              return wait === undefined ? Effect.void : stall(wait)
             }
             if (binding !== undefined) {
               return violate(`text frame while a binary frame of ${binding.length} bytes is pending`)
@@ -1074,6 +1227,87 @@ export const make = (
           Effect.forkIn(scope)
         )
 
+        const streamHandler = (usecase: Usecase.Any, receiver: DownloadImpl.StreamHandler): Handler => {
+          const expiry: Expiry = {
+            deadline: clock.unsafeCurrentTimeMillis() + cfg.transferIdleTimeoutMillis,
+            millis: cfg.transferIdleTimeoutMillis
+          }
+          return {
+            type: usecase.type,
+            usecase: usecase.name,
+            expiry,
+            streaming: true,
+            onMessage: (envelope, receivedAt) => {
+              expiry.deadline = receivedAt + expiry.millis
+              return receiver.onHeader(envelope.payload)
+            },
+            onBinary: receiver.onBinary,
+            fail: receiver.fail
+          }
+        }
+
+        const stopRequest = (transferId: string, issueToken: boolean, deadline: number) =>
+          Effect.flatMap(
+            request(
+              Usecase.StopFileTransfer,
+              (id) =>
+                Usecase.encodeRequest(
+                  Usecase.StopFileTransfer,
+                  issueToken ? { id, transfer_id: transferId, issue_token: true } : { id, transfer_id: transferId }
+                ),
+              { deadline, millis: cfg.requestTimeoutMillis, appliedOnClose: false }
+            ),
+            (received) =>
+              Either.map(decodeChecked(Usecase.StopFileTransfer, received), (response) =>
+                Option.fromNullable(response.resume_token)
+              )
+          )
+
+        const channel: DownloadImpl.Channel = {
+          open: (stream, receiver) =>
+            stream._tag === "TransferFile"
+              ? Effect.asVoid(
+                  register(
+                    Usecase.TransferFile,
+                    (id) =>
+                      Usecase.encodeRequest(
+                        Usecase.TransferFile,
+                        stream.offset === 0
+                          ? { id, filename: stream.filename }
+                          : { id, filename: stream.filename, offset: stream.offset }
+                      ),
+                    streamHandler(Usecase.TransferFile, receiver)
+                  )
+                )
+              : Effect.asVoid(
+                  register(
+                    Usecase.ResumeFileTransfer,
+                    (id) =>
+                      Usecase.encodeRequest(Usecase.ResumeFileTransfer, {
+                        id,
+                        transfer_id: stream.transferId,
+                        resume_token: stream.resumeToken
+                      }),
+                    streamHandler(Usecase.ResumeFileTransfer, receiver)
+                  )
+                ),
+          stop: (transferId, issueToken) =>
+            Effect.suspend(() =>
+              stopRequest(transferId, issueToken, clock.unsafeCurrentTimeMillis() + cfg.requestTimeoutMillis)
+            ),
+          stopQuietly: (transferId) =>
+            Effect.asVoid(
+              Effect.forkIn(
+                Effect.ignore(
+                  Effect.suspend(() =>
+                    stopRequest(transferId, false, clock.unsafeCurrentTimeMillis() + cfg.requestTimeoutMillis)
+                  )
+                ),
+                scope
+              )
+            )
+        }
+
         const initStart = yield* Clock.currentTimeMillis
         const initReceived = yield* request(
           Usecase.Initialize,
@@ -1089,7 +1323,8 @@ export const make = (
           application: yield* toApplication(initReceived),
           kind: undefined,
           request: request,
-          ping
+          ping,
+          channel
         }
         if (cfg.pingIntervalMillis > 0) {
           yield* Effect.forkIn(keepalive(initReceived.receivedAt + cfg.pingIntervalMillis), scope)
@@ -1125,10 +1360,7 @@ export const make = (
     /** The pause before reconnecting after `failures` failed connections in a row. */
     const backoff = (failures: number, error: ClientError.BlazeauthError) =>
       Effect.map(Random.next, (random) => {
-        const base = Math.min(
-          defaults.backoff.maxMillis,
-          defaults.backoff.initialMillis * 2 ** Math.min(failures - 1, 30)
-        )
+        const base = Math.min(cfg.backoffMaxMillis, cfg.backoffInitialMillis * 2 ** Math.min(failures - 1, 30))
         const jittered = Math.round(base * (1 + defaults.backoff.jitter * (2 * random - 1)))
         const minimum =
           error._tag === "ConnectionClosed" && error.initiator === "remote"
@@ -1139,6 +1371,7 @@ export const make = (
 
     const loop = Effect.gen(function* () {
       let failures = 0
+      let failedAttempts = 0
       let everEstablished = false
       while (true) {
         yield* SubscriptionRef.set(state, State.Connecting({ attempt: Math.max(1, failures) }))
@@ -1152,7 +1385,13 @@ export const make = (
             })
           )
         )
-        if (!everEstablished || !cfg.reconnect || !isRetryable(error, established)) {
+        failedAttempts = established ? 0 : failedAttempts + 1
+        if (
+          !everEstablished ||
+          !cfg.reconnect ||
+          !isRetryable(error, established) ||
+          failedAttempts >= cfg.maxReconnectAttempts
+        ) {
           return yield* finish(State.Failed({ error }), error)
         }
         // A connection that established a session resets the backoff.
@@ -1197,8 +1436,108 @@ export const make = (
       return Stream.fromQueue(queue)
     })
 
+    /** The session after `dead` ended: retired at once (its calls wait for the next), then awaited. */
+    const nextChannel = (dead: DownloadImpl.Channel) =>
+      Effect.zipRight(
+        Effect.suspend(() => (current !== undefined && current.channel === dead ? retire(current) : Effect.void)),
+        Effect.suspend((): Effect.Effect<DownloadImpl.Channel, ClientError.CallError> => {
+          if (clientEnd !== undefined) return Effect.fail(clientEnd)
+          if (current !== undefined) return Effect.succeed(current.channel)
+          return Effect.map(Deferred.await(slot), (session) => session.channel)
+        })
+      )
+
+    const host: DownloadImpl.Host = {
+      clock,
+      bufferBytes: cfg.downloadBufferBytes,
+      reconnects: cfg.reconnect,
+      channel: perform(Usecase.TransferFile, (session) => Effect.succeed(session.channel)),
+      nextChannel
+    }
+
+    const startDownload = (filename: string, downloadOptions?: Download.Options | undefined) =>
+      Effect.suspend(() => {
+        const offset = downloadOptions?.offset ?? 0
+        if (!Number.isSafeInteger(offset) || offset < 0) {
+          return Effect.fail(new ClientError.InvalidArgument({ argument: "offset", detail: "must be an integer ≥ 0" }))
+        }
+        return DownloadImpl.start(
+          host,
+          // Only a download from 0 can hash the whole file.
+          { filename, offset, fileSize: undefined, fileDigest: offset === 0 ? Crypto.createHash("sha256") : undefined },
+          { _tag: "TransferFile", filename, offset }
+        )
+      })
+
+    const resume = (stopped: Download.Stopped) =>
+      Effect.flatMap(DownloadImpl.checkResume(stopped), () =>
+        DownloadImpl.start(
+          host,
+          {
+            filename: stopped.filename,
+            offset: stopped.offset,
+            fileSize: Option.getOrUndefined(stopped.fileSize),
+            // A copy: the same stop may be resumed again if this attempt fails.
+            fileDigest: stopped.continuation.fileDigest?.copy()
+          },
+          Option.match(stopped.resumeToken, {
+            onNone: () => ({ _tag: "TransferFile", filename: stopped.filename, offset: stopped.offset }),
+            onSome: (resumeToken) => ({ _tag: "ResumeFileTransfer", transferId: stopped.transferId, resumeToken })
+          })
+        )
+      )
+
+    const downloadToFile = (filename: string, path: string) =>
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const fs = yield* FileSystem.FileSystem
+          const fileError = (error: { readonly message: string }) =>
+            new ClientError.DownloadFileError({ path, detail: error.message })
+          const temporary = Path.join(
+            Path.dirname(path),
+            `.${Path.basename(path)}.${Crypto.randomBytes(6).toString("hex")}.part`
+          )
+          let placed = false
+          yield* Effect.addFinalizer(() => (placed ? Effect.void : Effect.ignore(fs.remove(temporary))))
+          const fileScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+          const file = yield* fs
+            .open(temporary, { flag: "wx" })
+            .pipe(Scope.extend(fileScope), Effect.mapError(fileError))
+          const download = yield* startDownload(filename)
+          let written = 0
+          const place = Effect.gen(function* () {
+            yield* file.sync
+            yield* Scope.close(fileScope, Exit.void)
+            yield* fs.rename(temporary, path)
+            placed = true
+          }).pipe(Effect.mapError(fileError))
+          return download.bytes.pipe(
+            Stream.mapChunksEffect((chunk) =>
+              Effect.forEach(
+                chunk,
+                (bytes) =>
+                  Effect.map(file.writeAll(bytes), () => {
+                    written += bytes.byteLength
+                  }),
+                { discard: true }
+              ).pipe(
+                Effect.mapError(fileError),
+                Effect.zipRight(download.current),
+                Effect.map((progress) => Chunk.of({ ...progress, position: written }))
+              )
+            ),
+            Stream.concat(Stream.drain(Stream.fromEffect(place)))
+          )
+        })
+      )
+
     return BlazeauthClient.of({
       application: Effect.sync(() => application),
+      startDownload,
+      resume,
+      download: (filename, downloadOptions) =>
+        Stream.unwrapScoped(Effect.map(startDownload(filename, downloadOptions), (download) => download.bytes)),
+      downloadToFile,
       ping: () => perform(Usecase.Ping, (session) => session.ping),
       latestRtt: Ref.get(latestRtt),
       createAccount: (request) =>

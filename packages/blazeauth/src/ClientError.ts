@@ -132,6 +132,66 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("@proto
 }
 
 /**
+ * A download's stream broke an integrity rule of §4.5 (a required header field missing, a changed
+ * `transfer_id` or `file_size`, an offset other than the next expected byte, a byte count that does
+ * not add up). Only that transfer fails; the connection stays open.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransferIntegrityError extends Schema.TaggedError<TransferIntegrityError>(
+  "@protokernel/blazeauth/TransferIntegrityError"
+)("TransferIntegrityError", { filename: Schema.String, detail: Schema.String }) {
+  override get message(): string {
+    return `transfer_integrity_error: ${this.filename}: ${this.detail}`
+  }
+}
+
+/**
+ * The bytes received do not hash to the checksum the server announced: `range` for the bytes of the
+ * last stream, `file` for the whole file (checked when every byte from offset 0 was received).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FileChecksumMismatch extends Schema.TaggedError<FileChecksumMismatch>(
+  "@protokernel/blazeauth/FileChecksumMismatch"
+)("FileChecksumMismatch", {
+  filename: Schema.String,
+  checksum: Schema.Literal("file", "range"),
+  expected: Schema.String,
+  actual: Schema.String
+}) {
+  override get message(): string {
+    return `file_checksum_mismatch: ${this.filename}: ${this.checksum} checksum is ${this.actual}, the server announced ${this.expected}`
+  }
+}
+
+/**
+ * Writing a downloaded file failed (temporary file, write, or the final rename). No partial file is
+ * left at the destination.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DownloadFileError extends Schema.TaggedError<DownloadFileError>(
+  "@protokernel/blazeauth/DownloadFileError"
+)("DownloadFileError", { path: Schema.String, detail: Schema.String }) {
+  override get message(): string {
+    return `cannot write ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * Any error of a download: a call error (a rejection is a `StatusError`), or a broken or corrupted
+ * stream.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TransferError = CallError | TransferIntegrityError | FileChecksumMismatch
+
+/**
  * Any error of a client call.
  *
  * @since 0.1.0
