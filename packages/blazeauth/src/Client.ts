@@ -1448,7 +1448,6 @@ export const make = (
       )
 
     const host: DownloadImpl.Host = {
-      clock,
       bufferBytes: cfg.downloadBufferBytes,
       reconnects: cfg.reconnect,
       channel: perform(Usecase.TransferFile, (session) => Effect.succeed(session.channel)),

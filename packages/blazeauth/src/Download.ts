@@ -8,6 +8,10 @@
  * while that buffer is full. `bytes` ends after the last chunk has been verified; until then, bytes
  * already emitted are unverified.
  *
+ * The connection is shared: while a download's buffer is full, nothing else is read from it either
+ * (responses, events, other streams). Consume `bytes`, or leave the download's scope, which stops the
+ * stream. Timeouts (ping, request, idle) do not run against the client while it waits for its consumer.
+ *
  * @since 0.1.0
  */
 import type * as Crypto from "node:crypto"
@@ -126,7 +130,8 @@ export const stopped = (parts: {
 export interface Download {
   readonly filename: string
   /**
-   * The file's bytes from the start offset, in order; single consumer. Ends after the last chunk is
+   * The file's bytes from the start offset, in order. Run it once: it takes the bytes from the buffer,
+   * and a second run sees only what the first left. Ends after the last chunk is
    * verified, or after the chunks still in flight when `stop` took effect; fails with the transfer's
    * error.
    */

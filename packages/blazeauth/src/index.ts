@@ -12,6 +12,9 @@ export * as ClientError from "./ClientError.js"
 export * as CloseCode from "./CloseCode.js"
 
 /** @since 0.1.0 */
+export * as Download from "./Download.js"
+
+/** @since 0.1.0 */
 export * as Envelope from "./Envelope.js"
 
 /** @since 0.1.0 */

@@ -7,7 +7,6 @@
  * when the buffer is full, and the loop (and so the socket) waits on it: that is the backpressure.
  */
 import * as Crypto from "node:crypto"
-import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -64,7 +63,6 @@ export interface Channel {
 
 /** What the client lends a download. */
 export interface Host {
-  readonly clock: Clock.Clock
   readonly bufferBytes: number
   /** Whether a dropped connection is followed by the next session (the client reconnects). */
   readonly reconnects: boolean
@@ -247,8 +245,13 @@ export const start = (
         : true
     }
 
-    const statusError = (current: Attempt, status: Status.Status) =>
-      new ClientError.StatusError({ usecase: current.usecase, status, payload: { status: status.code } })
+    /** A stream's error status; the payload is the header without its id, as for other calls. */
+    const statusError = (current: Attempt, status: Status.Status, header: object) =>
+      new ClientError.StatusError({
+        usecase: current.usecase,
+        status,
+        payload: Object.fromEntries(Object.entries(header).filter(([key]) => key !== "id"))
+      })
 
     const stoppedOutcome = (token: Option.Option<Redacted.Redacted<string>>): Download.Stopped => ({
       _tag: "Stopped",
@@ -276,7 +279,7 @@ export const start = (
       const status = header.status ?? Status.make("none")
       if (status.code !== Status.codes.ok) {
         if (status.code === Status.codes.file_transfer_stopped && phase === "stopping") return markStopped()
-        return end(Exit.fail(statusError(current, status)))
+        return end(Exit.fail(statusError(current, status, header)))
       }
       if (current.fileSize === undefined) return end(Exit.fail(integrity("file_size was never announced")))
       const expected = current.fileSize - current.start
@@ -309,19 +312,20 @@ export const start = (
     }
 
     /** A first header that is terminal with an error status: a rejection (§4.5). */
-    const onRejection = (current: Attempt, status: Status.Status): Step => {
+    const onRejection = (current: Attempt, status: Status.Status, payload: object): Step => {
       current.over = true
       // A token retried after a dropped connection may have been spent by the request that was lost:
       // the rest of the file is asked for instead.
       if (current.retry && status.code === Status.codes.resume_token_invalid) {
+        pendingToken = Option.none()
         return Effect.as(launch(restartRequest(), current.channel), true)
       }
-      end(Exit.fail(statusError(current, status)))
+      end(Exit.fail(statusError(current, status, payload)))
       return true
     }
 
     const onHeader = (current: Attempt, payload: { readonly [key: string]: unknown }): Step => {
-      if (current.over || phase === "ended") return true
+      if (current.over || phase === "ended") return late(current, payload)
       if (payload["transfer_id"] === undefined) return failStream(current, integrity("transfer_id is missing"))
       if (payload["offset"] === undefined) return failStream(current, integrity("offset is missing"))
       const decoded = Usecase.decodeHeader(payload)
@@ -334,7 +338,7 @@ export const start = (
       const status = header.status
       const terminal = status !== undefined && status.code !== Status.codes.none
       if (!current.started) {
-        if (terminal && status.code !== Status.codes.ok) return onRejection(current, status)
+        if (terminal && status.code !== Status.codes.ok) return onRejection(current, status, header)
         if (current.request._tag === "ResumeFileTransfer" && header.transfer_id !== current.request.transferId) {
           return failStream(current, integrity("the resumed stream has another transfer_id"))
         }
@@ -373,6 +377,18 @@ export const start = (
       }
       if (terminal) finish(current, header)
       return terminal
+    }
+
+    /**
+     * A header after the download ended. A stream that started only after it ended (its request was
+     * already sent) is stopped, so that the server does not send the whole file for nothing.
+     */
+    const late = (current: Attempt, payload: { readonly [key: string]: unknown }): Step => {
+      const id = payload["transfer_id"]
+      const status = payload["status"]
+      if (current.started || typeof id !== "string" || (status !== undefined && status !== 0)) return true
+      current.started = true
+      return Effect.as(current.channel.stopQuietly(id), true)
     }
 
     /** The stream's data: hashed, counted and offered to the consumer. */
