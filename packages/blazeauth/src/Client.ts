@@ -958,8 +958,8 @@ export const make = (
             const expired: Array<Handler> = []
             for (const [id, handler] of pending) {
               const expiry = handler.expiry
-              // While the receive loop waits for a download's consumer, no header can be read: not idle.
-              if (expiry === undefined || (handler.streaming && stalled)) continue
+              // While the receive loop waits for a download's consumer, nothing is read: that wait is ours.
+              if (expiry === undefined || stalled) continue
               if (expiry.deadline <= now) {
                 pending.delete(id)
                 expired.push(handler)
@@ -1162,26 +1162,30 @@ export const make = (
           })
         }
 
-        /** The receive loop waits for a download's consumer; stream idle timeouts start over after it. */
+        /**
+         * The receive loop waits for a download's consumer. The wait is the client's own: request
+         * deadlines move on by its length, and stream idle timeouts start over after it.
+         */
         const stall = (wait: Effect.Effect<void>) =>
-          Effect.ensuring(
-            Effect.zipRight(
+          Effect.suspend(() => {
+            stalled = true
+            const since = clock.unsafeCurrentTimeMillis()
+            return Effect.ensuring(
+              wait,
               Effect.sync(() => {
-                stalled = true
-              }),
-              wait
-            ),
-            Effect.sync(() => {
-              stalled = false
-              const now = clock.unsafeCurrentTimeMillis()
-              stallEndedAt = now
-              for (const handler of pending.values()) {
-                if (handler.streaming && handler.expiry !== undefined) {
-                  handler.expiry.deadline = Math.max(handler.expiry.deadline, now + handler.expiry.millis)
+                stalled = false
+                const now = clock.unsafeCurrentTimeMillis()
+                stallEndedAt = now
+                for (const handler of pending.values()) {
+                  const expiry = handler.expiry
+                  if (expiry === undefined) continue
+                  expiry.deadline = handler.streaming
+                    ? Math.max(expiry.deadline, now + expiry.millis)
+                    : expiry.deadline + (now - since)
                 }
-              }
-            })
-          )
+              })
+            )
+          })
 
         const onFrame = (frame: Transport.Frame): Effect.Effect<void> =>
           Effect.suspend(() => {

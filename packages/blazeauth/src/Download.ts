@@ -10,7 +10,7 @@
  *
  * The connection is shared: while a download's buffer is full, nothing else is read from it either
  * (responses, events, other streams). Consume `bytes`, or leave the download's scope, which stops the
- * stream. Timeouts (ping, request, idle) do not run against the client while it waits for its consumer.
+ * stream. Timeouts (ping, request, idle) do not count the time the client waits for its consumer.
  *
  * @since 0.1.0
  */
