@@ -103,11 +103,24 @@ export const checkResume = (stopped: Download.Stopped): Either.Either<void, Clie
   return Either.void
 }
 
-/** Checks a token received with a stop's answer (§4.8): outside 1..512 characters it is malformed. */
+/**
+ * Checks the token of a stop's success (§4.6, §4.8): required when one was asked for, and malformed
+ * outside 1..512 characters.
+ */
 const checkReceivedToken = (
-  token: Option.Option<Redacted.Redacted<string>>
+  token: Option.Option<Redacted.Redacted<string>>,
+  asked: boolean
 ): Either.Either<Option.Option<Redacted.Redacted<string>>, ClientError.MalformedResponse> => {
-  if (Option.isNone(token)) return Either.right(token)
+  if (Option.isNone(token)) {
+    return asked
+      ? Either.left(
+          new ClientError.MalformedResponse({
+            usecase: Usecase.StopFileTransfer.name,
+            detail: `["resume_token"]: is missing`
+          })
+        )
+      : Either.right(token)
+  }
   const length = Field.length(Redacted.value(token.value))
   return length >= 1 && length <= resumeTokenLimit
     ? Either.right(token)
@@ -118,6 +131,9 @@ const checkReceivedToken = (
         })
       )
 }
+
+const withoutBinaryData = (payload: { readonly [key: string]: unknown }) =>
+  Object.fromEntries(Object.entries(payload).filter(([key]) => key !== "binary_data"))
 
 const isConnectionLoss = (error: ClientError.CallError): boolean =>
   (error._tag === "ConnectionClosed" && error.isRetryable) || error._tag === "PingTimeout"
@@ -328,7 +344,11 @@ export const start = (
       if (current.over || phase === "ended") return late(current, payload)
       if (payload["transfer_id"] === undefined) return failStream(current, integrity("transfer_id is missing"))
       if (payload["offset"] === undefined) return failStream(current, integrity("offset is missing"))
-      const decoded = Usecase.decodeHeader(payload)
+      // `binary_data` is informational and never checked (§4.3): whatever it holds is left out.
+      const binaryData = payload["binary_data"]
+      const decoded = Usecase.decodeHeader(
+        binaryData === undefined || typeof binaryData === "boolean" ? payload : withoutBinaryData(payload)
+      )
       if (Either.isLeft(decoded)) return failStream(current, malformed(current, Usecase.describeError(decoded.left)))
       const header = decoded.right
       const idLength = Field.length(header.transfer_id)
@@ -517,7 +537,9 @@ export const start = (
           stopWaiter = waiter
           if (stoppedAt !== undefined) yield* Deferred.succeed(waiter, undefined)
           const answer = yield* Effect.either(
-            Effect.flatMap(current.channel.stop(running, options?.issueToken === true), checkReceivedToken)
+            Effect.flatMap(current.channel.stop(running, options?.issueToken === true), (token) =>
+              checkReceivedToken(token, options?.issueToken === true)
+            )
           )
           // The stream's own end decides: its 308 ending (stopped), a completion (the stop lost), a failure.
           yield* Effect.raceFirst(Deferred.await(waiter), Effect.exit(Deferred.await(outcome)))
