@@ -308,7 +308,8 @@ export interface Client {
   /**
    * Downloads a protected file into `path`: the bytes go to a temporary file next to it, which is
    * renamed to `path` once the whole file is verified; on any failure it is removed and `path` is left
-   * untouched. Emits the progress as the bytes are written; ends once `path` is in place.
+   * untouched. Emits the progress as the bytes are written (`position` counts bytes written), and a
+   * last element once `path` is in place.
    */
   readonly downloadToFile: (
     filename: string,
@@ -966,8 +967,13 @@ export const make = (
               } else if (expiry.deadline < next) next = expiry.deadline
             }
             for (const handler of expired) {
+              const millis = handler.expiry?.millis ?? 0
               yield* handler.fail(
-                new ClientError.Timeout({ usecase: handler.usecase, millis: handler.expiry?.millis ?? 0 })
+                new ClientError.Timeout(
+                  handler.streaming
+                    ? { usecase: handler.usecase, millis, idle: true }
+                    : { usecase: handler.usecase, millis }
+                )
               )
             }
             sweepAt = next
@@ -1352,7 +1358,8 @@ export const make = (
     const finish = (final: State, error: ClientError.BlazeauthError | undefined) =>
       Effect.gen(function* () {
         if (clientEnd !== undefined) return
-        const end = error === undefined ? closedByUser : error._tag === "ConnectError" ? lostBeforeSession : error
+        const end =
+          error === undefined ? closedByUser : error._tag === "ConnectError" ? lostBeforeSession(error) : error
         clientEnd = end
         current = undefined
         yield* SubscriptionRef.set(state, final)
@@ -1529,7 +1536,15 @@ export const make = (
                 Effect.map((progress) => Chunk.of({ ...progress, position: written }))
               )
             ),
-            Stream.concat(Stream.drain(Stream.fromEffect(place)))
+            // The last element: the file is in place (also the only one for an empty file).
+            Stream.concat(
+              Stream.fromEffect(
+                Effect.zipRight(
+                  place,
+                  Effect.map(download.current, (progress) => ({ ...progress, position: written }))
+                )
+              )
+            )
           )
         })
       )
@@ -1722,8 +1737,12 @@ export const make = (
     })
   })
 
-/** Stands for a `ConnectError` where a call error is needed; only `make` ever sees the original. */
-const lostBeforeSession = new ClientError.ConnectionClosed({ code: 1006, reason: "", initiator: "remote" })
+/**
+ * Stands for a `ConnectError` where a call error is needed (a reconnection that failed for good): a
+ * lost connection whose reason says why; only `make` ever sees the original.
+ */
+const lostBeforeSession = (error: Transport.ConnectError) =>
+  new ClientError.ConnectionClosed({ code: 1006, reason: `reconnection failed: ${error.detail}`, initiator: "remote" })
 
 /**
  * The client as a layer: built when the first session is ready, closed with the layer's scope.

@@ -61,17 +61,21 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>(
 }
 
 /**
- * No response within the request timeout; a late response is dropped.
+ * No response within the request timeout (a late response is dropped), or, with `idle`, a download
+ * whose stream sent no header for that long (§4.5).
  *
  * @since 0.1.0
  * @category errors
  */
 export class Timeout extends Schema.TaggedError<Timeout>("@protokernel/blazeauth/Timeout")("Timeout", {
   usecase: Schema.String,
-  millis: Schema.Number
+  millis: Schema.Number,
+  idle: Schema.optional(Schema.Boolean)
 }) {
   override get message(): string {
-    return `${this.usecase}: no response within ${this.millis} ms`
+    return this.idle === true
+      ? `${this.usecase}: the stream sent nothing for ${this.millis} ms`
+      : `${this.usecase}: no response within ${this.millis} ms`
   }
 }
 

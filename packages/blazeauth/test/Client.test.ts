@@ -892,6 +892,42 @@ describe("BlazeauthClient: closes", () => {
 })
 
 describe("BlazeauthClient: reconnection", () => {
+  it.scoped(
+    "maxReconnectAttempts: gives up after that many failed attempts in a row, with reconnectBackoff's delays",
+    () =>
+      Effect.gen(function* () {
+        const { client, peer, server } = yield* connect({
+          reconnect: true,
+          pingIntervalMillis: 0,
+          maxReconnectAttempts: 2,
+          reconnectBackoff: { initialMillis: 100, maxMillis: 150 }
+        })
+        yield* peer.drop
+        const delays: Array<number> = []
+        for (const attempt of [1, 2]) {
+          const waiting = yield* waitState(client, "Disconnected")
+          if (waiting._tag !== "Disconnected") return assert.fail("expected Disconnected")
+          assert.strictEqual(waiting.attempt, attempt)
+          delays.push(Duration.toMillis(waiting.delay))
+          yield* TestClock.adjust(waiting.delay)
+          const next = yield* server.accept
+          yield* next.request
+          yield* next.drop
+        }
+        // 100 ms ±20 %, then 200 ms capped at 150 ms ±20 %.
+        assert.isTrue(delays[0]! >= 80 && delays[0]! <= 120, `first delay ${delays[0]}`)
+        assert.isTrue(delays[1]! >= 120 && delays[1]! <= 180, `second delay ${delays[1]}`)
+        const failed = yield* waitState(client, "Failed")
+        if (failed._tag !== "Failed") return assert.fail("expected Failed")
+        assert.deepStrictEqual(
+          failed.error,
+          new ClientError.ConnectionClosed({ code: 1006, reason: "", initiator: "remote" })
+        )
+        yield* TestClock.adjust("1 minute")
+        assert.strictEqual(yield* server.connections, 3)
+      }).pipe(Effect.provide(memory))
+  )
+
   it.scoped("reconnects after 1006 and 4000: initializes again with id 1 and re-authorizes; calls wait", () =>
     Effect.gen(function* () {
       const { client, peer, server } = yield* connect(
