@@ -1,7 +1,7 @@
 /**
- * The `protokernel` command tree (`blazeauth serve`, `rwws serve`, `rwws connect`, `demo`) and how it runs: failures
- * become one stderr line and an exit code, logs go to stderr so stdout carries only the contract's
- * lines.
+ * The `protokernel` command tree (`blazeauth serve`, `blazeauth download`, `rwws serve`, `rwws connect`,
+ * `demo`) and how it runs: failures become one stderr line and an exit code, logs go to stderr so stdout
+ * carries only the contract's lines.
  *
  * @since 0.1.0
  */
@@ -22,6 +22,7 @@ import * as Redacted from "effect/Redacted"
 import * as Blazeauth from "./Blazeauth.js"
 import * as CliError from "./CliError.js"
 import * as Demo from "./Demo.js"
+import * as Progress from "./Progress.js"
 import * as Rwws from "./Rwws.js"
 
 /**
@@ -124,6 +125,10 @@ const blazeauthServe = Command.make(
     chunkSize: integerWithin("chunk-size", 1, 1024 * 1024).pipe(
       Options.optional,
       Options.withDescription("Bytes per download chunk (at most 1 MiB). Default 65536.")
+    ),
+    chunkDelay: millis("chunk-delay-ms").pipe(
+      Options.optional,
+      Options.withDescription("For tests: a pause after every download chunk, to slow downloads down. Default none.")
     )
   },
   Blazeauth.serve
@@ -133,14 +138,53 @@ const blazeauthServe = Command.make(
   )
 )
 
+const blazeauthDownload = Command.make(
+  "download",
+  {
+    url: Args.text({ name: "url" }).pipe(Args.withDescription("e.g. wss://eu1.blazeauth.net")),
+    apiKey: Options.redacted("api-key").pipe(Options.withDescription("The application's socket API key.")),
+    clientId: Options.text("client-id").pipe(Options.withDescription("This installation's id (4–64 characters).")),
+    license: Options.redacted("license").pipe(
+      Options.optional,
+      Options.withDescription("Authorize with this license (or use --login and --password).")
+    ),
+    login: Options.text("login").pipe(
+      Options.optional,
+      Options.withDescription("Authorize with this account login (with --password).")
+    ),
+    password: Options.redacted("password").pipe(
+      Options.optional,
+      Options.withDescription("The account's password (with --login).")
+    ),
+    email: Options.boolean("email").pipe(Options.withDescription("The --login is an e-mail address.")),
+    file: Options.text("file").pipe(Options.withDescription("The protected file's name on the server.")),
+    out: Options.text("out").pipe(
+      Options.withDescription("Where to save it; written only once the whole file is verified.")
+    ),
+    progress: Options.choice("progress", Progress.modes).pipe(
+      Options.withDefault("auto"),
+      Options.withDescription("Progress on stderr: a bar, plain lines, or none. auto: a bar on a terminal, else lines.")
+    ),
+    reconnectAttempts: integerWithin("reconnect-attempts", 0, 100).pipe(
+      Options.withDefault(Blazeauth.defaultReconnectAttempts),
+      Options.withDescription("Failed reconnections in a row before giving up when the connection drops; 0: none.")
+    )
+  },
+  Blazeauth.download
+).pipe(
+  Command.withDescription(
+    "Download a protected file to --out, verified by its checksums, resuming across dropped connections. Prints 'saved PATH (N bytes, sha256 HEX)'; a failure: one stderr line, exit 1, PATH untouched."
+  )
+)
+
 const blazeauth = Command.make("blazeauth").pipe(
-  Command.withDescription("The Blazeauth JSON WebSocket protocol: reference server."),
-  Command.withSubcommands([blazeauthServe])
+  Command.withDescription("The Blazeauth JSON WebSocket protocol: reference server and a download client."),
+  Command.withSubcommands([blazeauthServe, blazeauthDownload])
 )
 
 const demo = Command.make("demo", {}, () => Demo.run()).pipe(
   Command.withDescription(
-    "Embedded servers and clients: Blazeauth (license, variable, session value, panel event), then rwws (pings, key revocation 3004)."
+    "Embedded servers and clients: Blazeauth (license, variable, session value, a verified download, a panel event), then rwws (pings, key revocation 3004)."
   )
 )
 
