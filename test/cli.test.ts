@@ -150,12 +150,16 @@ describe.concurrent("protokernel CLI", () => {
     expect(server.run.stdoutLines()).toEqual([expect.stringMatching(listening)])
   })
 
-  it("demo shows the Blazeauth session, then pongs and the revocation (3004), exits 0", async (context) => {
+  it("demo shows the Blazeauth session and a verified download, then pongs and the revocation (3004), exits 0", async (context) => {
     const result = await runToEnd(context, ["demo"])
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/client initialized: application Demo 1\.0\.0/)
     expect(result.stdout).toMatch(/authorized by license <redacted>: levels pro, beta; expires \S+ \(in 30d\)/)
-    expect(result.stdout).toContain('panel event 2 {"version":"1.2.3"}')
+    expect(result.stdout).toMatch(/panel event 2 \{"version":"1\.2\.3"\} \(received during the download, at \d+%\)/)
+    const checksum = /file client\.bin: 4\.0 MiB \(4194304 bytes\), sha256 ([0-9a-f]{64})/.exec(result.stdout)?.[1]
+    expect(checksum).toBeDefined()
+    expect(result.stdout).toContain(`verified: sha256 ${checksum} = the metadata's checksum`)
+    expect(lines(result.stdout).filter((line) => /^ {2}client\.bin: \d+%/.test(line)).length).toBeLessThanOrEqual(4)
     expect(result.stdout).toMatch(/pong #1/)
     expect(result.stdout).toContain("3004")
     expect(result.stderr).toBe("")

@@ -1,11 +1,14 @@
 /**
  * `protokernel demo` (what `npm start` runs): for each protocol, a reference server and a client in one
- * process on 127.0.0.1. Blazeauth: initialize, license, variable, session value, file metadata and a
- * panel event pushed by the operator while the client works. rwws: a few pings, then the server revokes
- * the client's key and the client ends with 3004.
+ * process on 127.0.0.1. Blazeauth: initialize, license, variable, session value, file metadata, a 4 MiB
+ * download with progress, verified against the metadata's checksum, and a panel event pushed by the
+ * operator while the download runs. rwws: a few pings, then the server revokes the client's key and the
+ * client ends with 3004.
  *
  * @since 0.1.0
  */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as BlazeauthClient from "@protokernel/blazeauth/Client"
 import * as Expiry from "@protokernel/blazeauth/Expiry"
 import * as Fixtures from "@protokernel/blazeauth/Fixtures"
@@ -16,6 +19,7 @@ import * as CloseCode from "@protokernel/rwws/CloseCode"
 import * as KeyStore from "@protokernel/rwws/KeyStore"
 import * as Server from "@protokernel/rwws/Server"
 import * as Transport from "@protokernel/wire/Transport"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -25,9 +29,13 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
+import * as NodePath from "node:path"
+import * as Blazeauth from "./Blazeauth.js"
 import * as CliError from "./CliError.js"
+import * as Progress from "./Progress.js"
 
 /**
  * Demo settings.
@@ -68,9 +76,16 @@ const demoFixtures = (file: Uint8Array) => ({
   ]
 })
 
+/** The demo's download: chunks of 64 KiB, 15 ms apart, so 4 MiB take about a second. */
+const chunkDelay = Duration.millis(15)
+
+/** Progress lines of the demo's download: one per quarter. */
+const progressStepPercent = 25
+
 /**
  * The Blazeauth part: a reference server with generated fixtures and a client that initializes,
- * authorizes with a license and uses the session, while the operator pushes a panel event.
+ * authorizes with a license, uses the session and downloads a 4 MiB file (verified, then checked
+ * against the file's metadata), while the operator pushes a panel event halfway through the download.
  *
  * @since 0.1.0
  * @category programs
@@ -78,7 +93,7 @@ const demoFixtures = (file: Uint8Array) => ({
 export const blazeauth: Effect.Effect<void, CliError.CliError> = Effect.gen(function* () {
   const file = new Uint8Array(Crypto.randomBytes(4 * 1024 * 1024))
   const fixtures = yield* Fixtures.decode(demoFixtures(file))
-  const server = yield* Layer.build(BlazeauthServer.layerWs({ fixtures })).pipe(
+  const server = yield* Layer.build(BlazeauthServer.layerWs({ fixtures, chunkDelay })).pipe(
     Effect.map(Context.get(BlazeauthServer.BlazeauthServer))
   )
   yield* Console.log(`Blazeauth reference server listening on ${server.url}`)
@@ -89,9 +104,6 @@ export const blazeauth: Effect.Effect<void, CliError.CliError> = Effect.gen(func
   })
   const application = yield* client.application
   yield* Console.log(`client initialized: application ${application.name} ${application.version}`)
-
-  const events = yield* client.subscribePanelEvents
-  const firstEvent = yield* events.pipe(Stream.runHead, Effect.fork)
 
   const license = yield* client.authByLicense(Redacted.make(licenseKey))
   const now = Math.floor(Date.now() / 1000)
@@ -108,15 +120,78 @@ export const blazeauth: Effect.Effect<void, CliError.CliError> = Effect.gen(func
   yield* client.setSessionValue("launcher_token", "abc123", { ttl: "1 hour" })
   yield* Console.log(`session value launcher_token = ${yield* client.getSessionValue("launcher_token")}`)
   const metadata = yield* client.getFileMetadata("client.bin")
-  yield* Console.log(`file client.bin: ${metadata.size} bytes, sha256 ${metadata.checksum}`)
+  yield* Console.log(
+    `file client.bin: ${Progress.formatBytes(metadata.size)} (${metadata.size} bytes), sha256 ${metadata.checksum}`
+  )
 
-  yield* Console.log("operator pushes a panel event…")
-  yield* server.pushPanelEvent("Demo", { eventType: 2, content: { version: "1.2.3" } })
-  const event = yield* Fiber.join(firstEvent)
-  yield* Option.match(event, {
-    onNone: () => CliError.failure("demo: no panel event arrived"),
-    onSome: (received) => Console.log(`  panel event ${received.eventType} ${JSON.stringify(received.content)}`)
-  })
+  // Panel events are printed as they arrive, with how far the download was at that moment.
+  const latest = yield* Ref.make<Option.Option<Progress.Snapshot>>(Option.none())
+  const downloaded = yield* Ref.make(false)
+  const events = yield* client.subscribePanelEvents
+  const firstEvent = yield* events.pipe(
+    Stream.take(1),
+    Stream.runForEach((received) =>
+      Effect.gen(function* () {
+        const percent = Option.flatMap(yield* Ref.get(latest), Progress.percent)
+        const when = (yield* Ref.get(downloaded))
+          ? " (received after the download)"
+          : Option.match(percent, {
+              onNone: () => " (received before the download)",
+              onSome: (done) => ` (received during the download, at ${done}%)`
+            })
+        yield* Console.log(`  panel event ${received.eventType} ${JSON.stringify(received.content)}${when}`)
+      })
+    ),
+    Effect.fork
+  )
+
+  const fs = yield* FileSystem.FileSystem
+  const directory = yield* fs.makeTempDirectoryScoped({ prefix: "protokernel-demo-" })
+  const path = NodePath.join(directory, "client.bin")
+  yield* Console.log(`downloading client.bin to ${path} …`)
+  const started = yield* Clock.currentTimeMillis
+  const throttle = yield* Ref.make(Progress.initialThrottle)
+  const pushed = yield* Ref.make(false)
+  yield* client.downloadToFile("client.bin", path).pipe(
+    Stream.runForEach((progress) =>
+      Effect.gen(function* () {
+        const snapshot: Progress.Snapshot = {
+          filename: progress.filename,
+          position: progress.position,
+          fileSize: progress.fileSize,
+          startPosition: 0,
+          elapsedMillis: (yield* Clock.currentTimeMillis) - started
+        }
+        yield* Ref.set(latest, Option.some(snapshot))
+        const due = Progress.nextLine(yield* Ref.get(throttle), snapshot, {
+          intervalMillis: 0,
+          stepPercent: progressStepPercent
+        })
+        if (Option.isSome(due)) {
+          yield* Ref.set(throttle, due.value)
+          yield* Console.log(`  ${Progress.renderLine(snapshot)}`)
+        }
+        if (Option.getOrElse(Progress.percent(snapshot), () => 0) >= 50 && !(yield* Ref.getAndSet(pushed, true))) {
+          yield* Console.log("  operator pushes a panel event …")
+          yield* server.pushPanelEvent("Demo", { eventType: 2, content: { version: "1.2.3" } })
+        }
+      })
+    )
+  )
+  yield* Ref.set(downloaded, true)
+  const elapsed = (yield* Clock.currentTimeMillis) - started
+  const saved = yield* Blazeauth.hashFile(path)
+  const identical = Buffer.from(yield* fs.readFile(path)).equals(file)
+  if (saved.sha256 !== metadata.checksum || !identical) {
+    return yield* CliError.failure("demo: the downloaded file differs from the served one")
+  }
+  yield* Console.log(
+    `downloaded ${Progress.formatBytes(saved.size)} in ${Progress.formatElapsed(elapsed)}, verified: sha256 ${saved.sha256} = the metadata's checksum`
+  )
+
+  yield* Fiber.join(firstEvent).pipe(
+    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => CliError.failure("demo: no panel event arrived") })
+  )
   yield* Console.log(`round trip of a ping: ${Duration.toMillis(yield* client.ping()).toFixed(2)} ms`)
   yield* client.logout()
   yield* client.close
@@ -124,7 +199,7 @@ export const blazeauth: Effect.Effect<void, CliError.CliError> = Effect.gen(func
 }).pipe(
   Effect.scoped,
   Effect.mapError((error) => (CliError.isCliError(error) ? error : CliError.failure(`demo: ${error.message}`))),
-  Effect.provide(Transport.layerWsConnector)
+  Effect.provide(Layer.merge(Transport.layerWsConnector, NodeFileSystem.layer))
 )
 
 /**
