@@ -1105,7 +1105,8 @@ export const make = (
             )
           )
 
-        const onEnvelope = (envelope: Envelope.Envelope, receivedAt: number): Effect.Effect<void> => {
+        /** Handles a message; an Effect only when there is something to wait for (the hot paths return none). */
+        const onEnvelope = (envelope: Envelope.Envelope, receivedAt: number): Effect.Effect<void> | undefined => {
           if (!Envelope.isKnownType(envelope.type)) {
             return Effect.logDebug("ignoring a message whose type is outside 0..18")
           }
@@ -1160,9 +1161,9 @@ export const make = (
           const step = handler.onMessage(envelope, receivedAt)
           if (step === true) {
             if (pending.get(id.value) === handler) pending.delete(id.value)
-            return Effect.void
+            return undefined
           }
-          if (step === false) return Effect.void
+          if (step === false) return undefined
           return Effect.map(step, (done) => {
             if (done && pending.get(id.value) === handler) pending.delete(id.value)
           })
@@ -1193,26 +1194,41 @@ export const make = (
             )
           })
 
-        const onFrame = (frame: Transport.Frame): Effect.Effect<void> =>
-          Effect.suspend(() => {
-            if (endError !== undefined) return Effect.void
-            if (typeof frame !== "string") {
-              const expected = binding
-              if (expected === undefined) return violate("binary frame without a pending header")
-              if (frame.byteLength !== expected.length) {
-                return violate(`binary frame of ${frame.byteLength} bytes, expected ${expected.length}`)
-              }
-              binding = undefined
-              const wait = expected.sink === undefined ? undefined : expected.sink(frame)
-              return wait === undefined ? Effect.void : stall(wait)
+        const onFrame = (frame: Transport.Frame): Effect.Effect<void> | undefined => {
+          if (endError !== undefined) return undefined
+          if (typeof frame !== "string") {
+            const expected = binding
+            if (expected === undefined) return violate("binary frame without a pending header")
+            if (frame.byteLength !== expected.length) {
+              return violate(`binary frame of ${frame.byteLength} bytes, expected ${expected.length}`)
             }
-            if (binding !== undefined) {
-              return violate(`text frame while a binary frame of ${binding.length} bytes is pending`)
+            binding = undefined
+            const wait = expected.sink === undefined ? undefined : expected.sink(frame)
+            return wait === undefined ? undefined : stall(wait)
+          }
+          if (binding !== undefined) {
+            return violate(`text frame while a binary frame of ${binding.length} bytes is pending`)
+          }
+          const decoded = Envelope.decode(frame)
+          if (Either.isLeft(decoded)) return violate(faultDetail(decoded.left))
+          return onEnvelope(decoded.right, clock.unsafeCurrentTimeMillis())
+        }
+
+        /**
+         * The frames of one pull, in order and synchronously: an Effect is run (and waited for) only
+         * where a frame needs one, so a download costs no Effect per frame.
+         */
+        const onFrames = (frames: Chunk.Chunk<Transport.Frame>): Effect.Effect<void> => {
+          const array = Chunk.toReadonlyArray(frames)
+          const from = (start: number): Effect.Effect<void> => {
+            for (let index = start; index < array.length; index++) {
+              const waiting = onFrame(array[index]!)
+              if (waiting !== undefined) return Effect.flatMap(waiting, () => from(index + 1))
             }
-            const decoded = Envelope.decode(frame)
-            if (Either.isLeft(decoded)) return violate(faultDetail(decoded.left))
-            return onEnvelope(decoded.right, clock.unsafeCurrentTimeMillis())
-          })
+            return Effect.void
+          }
+          return Effect.suspend(() => from(0))
+        }
 
         const fromClose = (closed: Transport.CloseError) =>
           new ClientError.ConnectionClosed({ code: closed.code, reason: closed.reason, initiator: closed.initiator })
@@ -1230,7 +1246,7 @@ export const make = (
 
         yield* Effect.forkIn(sweep, scope)
 
-        yield* Stream.runForEach(transport.frames, onFrame).pipe(
+        yield* Stream.runForEachChunk(transport.frames, onFrames).pipe(
           Effect.zipRight(transport.closed),
           Effect.catchAll(Effect.succeed),
           Effect.flatMap((closed) => settle(fromClose(closed))),
