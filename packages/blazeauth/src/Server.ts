@@ -919,62 +919,60 @@ export const make = (
             reject(stream.requestId, stream.transferId, stream.next, status)
           ).pipe(Effect.zipRight(Effect.suspend(() => releaseLateHalt(stream))))
 
-        /** Sends the next pair; `false` once the stream has ended. */
+        /** Sends the next pair; `false` once the stream has ended. Lean: it runs once per chunk. */
         const step = (app: Directory.ApplicationState, stream: ActiveStream): Effect.Effect<boolean> =>
-          Effect.gen(function* () {
-            if (stream.halt !== null) {
-              yield* endHalted(stream, stream.halt)
-              return false
-            }
-            const size = stream.file.size
-            const length = Math.min(config.chunkSize, size - stream.next)
-            const first = stream.next === stream.start
+          Effect.suspend(() => {
+            if (stream.halt !== null) return Effect.as(endHalted(stream, stream.halt), false)
+            const length = Math.min(config.chunkSize, stream.file.size - stream.next)
             if (length === 0) {
               // Nothing (left) to send: one terminal header, which is also the first of an empty stream.
-              yield* complete(app, stream, first)
-              return false
+              return Effect.as(complete(app, stream, stream.next === stream.start), false)
             }
-            if (length > quotaLeft(app)) {
-              yield* endWithError(stream, "file_storage_quota_exceeded")
-              return false
-            }
+            if (length > quotaLeft(app)) return Effect.as(endWithError(stream, "file_storage_quota_exceeded"), false)
             // The bytes are reserved before the read, which can wait for the disk: another stream of the
             // application checking the quota meanwhile must see them (§4.4 rules 3 and 4).
             app.transferredBytes += length
-            const chunk = yield* Effect.either(stream.read(stream.next, length))
-            if (Either.isLeft(chunk)) {
-              app.transferredBytes -= length
-              yield* Effect.logWarning(`reading ${stream.file.name} failed`)
-              yield* endWithError(stream, "internal_server_error")
-              return false
-            }
-            stream.hash?.update(chunk.right)
-            const last = stream.next + length === size
-            const terminal = last && !config.separateTerminalHeader
-            const text = yield* header({
-              id: stream.requestId,
-              transfer_id: stream.transferId,
-              binary_data: true,
-              chunk_size: length,
-              offset: stream.next,
-              ...(first ? { file_size: size } : {}),
-              ...(terminal ? terminalFields(stream) : {})
+            return Effect.matchEffect(stream.read(stream.next, length), {
+              onFailure: () => {
+                app.transferredBytes -= length
+                return Effect.zipRight(
+                  Effect.logWarning(`reading ${stream.file.name} failed`),
+                  Effect.as(endWithError(stream, "internal_server_error"), false)
+                )
+              },
+              onSuccess: (chunk) => sendChunk(app, stream, chunk)
             })
-            if (terminal) session.streams.delete(stream.transferId)
-            yield* session.write([text, chunk.right])
-            stream.next += length
-            stream.sent++
-            if (terminal) {
-              yield* recordCompletion(app, stream)
-              yield* releaseLateHalt(stream)
-              return false
-            }
-            if (last) {
-              yield* complete(app, stream, false)
-              return false
-            }
-            return true
           })
+
+        const sendChunk = (app: Directory.ApplicationState, stream: ActiveStream, chunk: Uint8Array) => {
+          stream.hash?.update(chunk)
+          const size = stream.file.size
+          const first = stream.next === stream.start
+          const last = stream.next + chunk.byteLength === size
+          const terminal = last && !config.separateTerminalHeader
+          const text = Usecase.encodeHeader({
+            id: stream.requestId,
+            transfer_id: stream.transferId,
+            binary_data: true,
+            chunk_size: chunk.byteLength,
+            offset: stream.next,
+            ...(first ? { file_size: size } : {}),
+            ...(terminal ? terminalFields(stream) : {})
+          })
+          if (Either.isLeft(text)) return Effect.die(text.left)
+          if (terminal) session.streams.delete(stream.transferId)
+          stream.next += chunk.byteLength
+          stream.sent++
+          const written = session.write([text.right, chunk])
+          if (terminal) {
+            return Effect.zipRight(
+              written,
+              Effect.zipRight(recordCompletion(app, stream), Effect.as(releaseLateHalt(stream), false))
+            )
+          }
+          if (last) return Effect.zipRight(written, Effect.as(complete(app, stream, false), false))
+          return Effect.as(written, true)
+        }
 
         const terminalFields = (stream: ActiveStream) => ({
           status: Status.make("ok"),
@@ -1019,6 +1017,7 @@ export const make = (
                 Deferred.succeed(stream.halt.written, undefined)
               )
 
+        const paced = config.pauseAfterChunks > 0 || config.chunkDelay > 0
         const pace = (stream: ActiveStream) =>
           Effect.gen(function* () {
             if (config.pauseAfterChunks > 0 && stream.sent >= config.pauseAfterChunks) {
@@ -1058,15 +1057,11 @@ export const make = (
               Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value ? Effect.void : release))
             )
             if (!more) return
-            yield* FiberSet.run(
-              fibers,
-              Effect.gen(function* () {
-                while (true) {
-                  yield* pace(stream)
-                  if (!(yield* step(app, stream))) return
-                }
-              }).pipe(Effect.ensuring(release))
-            )
+            const next = (): Effect.Effect<void> =>
+              Effect.flatMap(paced ? Effect.zipRight(pace(stream), step(app, stream)) : step(app, stream), (more) =>
+                more ? next() : Effect.void
+              )
+            yield* FiberSet.run(fibers, Effect.ensuring(next(), release))
           })
 
         const transferFile = (app: Directory.ApplicationState, request: Usecase.Request<typeof Usecase.TransferFile>) =>
