@@ -1214,22 +1214,6 @@ export const make = (
           return onEnvelope(decoded.right, clock.unsafeCurrentTimeMillis())
         }
 
-        /**
-         * The frames of one pull, in order and synchronously: an Effect is run (and waited for) only
-         * where a frame needs one, so a download costs no Effect per frame.
-         */
-        const onFrames = (frames: Chunk.Chunk<Transport.Frame>): Effect.Effect<void> => {
-          const array = Chunk.toReadonlyArray(frames)
-          const from = (start: number): Effect.Effect<void> => {
-            for (let index = start; index < array.length; index++) {
-              const waiting = onFrame(array[index]!)
-              if (waiting !== undefined) return Effect.flatMap(waiting, () => from(index + 1))
-            }
-            return Effect.void
-          }
-          return Effect.suspend(() => from(0))
-        }
-
         const fromClose = (closed: Transport.CloseError) =>
           new ClientError.ConnectionClosed({ code: closed.code, reason: closed.reason, initiator: closed.initiator })
 
@@ -1246,8 +1230,8 @@ export const make = (
 
         yield* Effect.forkIn(sweep, scope)
 
-        yield* Stream.runForEachChunk(transport.frames, onFrames).pipe(
-          Effect.zipRight(transport.closed),
+        // Frames are handled synchronously as they arrive: an Effect (and a wait) only where one is needed.
+        yield* transport.receive(onFrame).pipe(
           Effect.catchAll(Effect.succeed),
           Effect.flatMap((closed) => settle(fromClose(closed))),
           Effect.forkIn(scope)

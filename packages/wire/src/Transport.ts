@@ -84,7 +84,8 @@ export class ListenError extends Schema.TaggedError<ListenError>("@protokernel/w
  *
  * - `frames` has a single consumer. It emits every message in arrival order, then fails with the
  *   `CloseError` that ended the connection. When the consumer falls behind, reading from the network
- *   pauses (bounded memory) and resumes once the buffer is drained.
+ *   pauses (bounded memory) and resumes once the buffer is drained. `receive` is the same, pushed to a
+ *   synchronous handler (for receive loops where a fiber hop per frame is too dear).
  * - `send` fails with the `CloseError` once a close was started or received (waiting for the close to
  *   complete, to know its code); it waits for the network only when too many bytes are queued.
  * - After this side starts a close, frames that still arrive are dropped.
@@ -96,6 +97,13 @@ export class ListenError extends Schema.TaggedError<ListenError>("@protokernel/w
  */
 export interface Transport {
   readonly frames: Stream.Stream<Frame, CloseError>
+  /**
+   * The other way to consume the frames (use one or the other): `handle` is called synchronously for
+   * each frame, in order, as it arrives, with no Effect or fiber per frame. When it returns an Effect,
+   * the next frames wait until that Effect has completed (reading from the network pauses while they
+   * pile up). Fails with the `CloseError` once every frame was handled; dies if a returned Effect does.
+   */
+  readonly receive: (handle: (frame: Frame) => Effect.Effect<void> | undefined) => Effect.Effect<never, CloseError>
   readonly send: (frame: Frame) => Effect.Effect<void, CloseError>
   /** Writes frames back to back, nothing in between (then waits like `send` when too much is queued). */
   readonly sendAll: (frames: ReadonlyArray<Frame>) => Effect.Effect<void, CloseError>

@@ -1,12 +1,29 @@
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as CloseReason from "../CloseReason.js"
 import type { CloseError, Frame, Transport } from "../Transport.js"
+
+/** The state of a `receive` handler. */
+interface Receiver {
+  readonly handle: (frame: Frame) => Effect.Effect<void> | undefined
+  /** Frames not handled yet, from `next` on (handled slots are cleared for the collector). */
+  queue: Array<Frame | undefined>
+  next: number
+  /** A wait returned by the handler runs: later frames queue up. */
+  busy: boolean
+  /** `drain` runs: a frame the handler causes to arrive synchronously queues up. */
+  draining: boolean
+  readonly wait: (effect: Effect.Effect<void>) => void
+  readonly end: (error: CloseError) => void
+}
 
 /** @internal What a concrete connection (ws socket, in-memory peer) must do for an endpoint. */
 export interface Driver {
@@ -73,6 +90,73 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
 
   const whenClosed = Effect.flatMap(Deferred.await(closed), Effect.fail)
 
+  /** The handler of `receive`, once it runs: frames go to it instead of the mailbox. */
+  let receiver: Receiver | undefined
+
+  /** Hands queued frames to the receiver until one of them returns a wait, or none is left. */
+  const drain = (active: Receiver): void => {
+    if (active.busy || active.draining) return
+    active.draining = true
+    try {
+      while (active.next < active.queue.length) {
+        const frame = active.queue[active.next]!
+        active.queue[active.next++] = undefined
+        const wait = active.handle(frame)
+        if (wait !== undefined) {
+          active.busy = true
+          active.wait(wait)
+          return
+        }
+      }
+      active.queue = []
+      active.next = 0
+      if (closeError !== undefined) active.end(closeError)
+      else unpause()
+    } finally {
+      active.draining = false
+    }
+  }
+
+  const receive = (
+    handle: (frame: Frame) => Effect.Effect<void> | undefined
+  ): Effect.Effect<never, CloseError> =>
+    Effect.flatMap(Effect.zip(Effect.runtime<never>(), mailbox.clear.pipe(Effect.orElseSucceed(Chunk.empty))), ([runtime, early]) =>
+      Effect.async<never, CloseError>((resume) => {
+        const run = Runtime.runFork(runtime)
+        let waiting: Fiber.RuntimeFiber<void> | undefined
+        const active: Receiver = {
+          handle,
+          queue: Chunk.toArray(early),
+          next: 0,
+          busy: false,
+          draining: false,
+          wait: (effect) => {
+            const fiber = run(effect)
+            waiting = fiber
+            fiber.addObserver((exit) => {
+              waiting = undefined
+              if (Exit.isFailure(exit)) {
+                receiver = undefined
+                return resume(Effect.failCause(exit.cause))
+              }
+              active.busy = false
+              drain(active)
+            })
+          },
+          end: (error) => {
+            receiver = undefined
+            resume(Effect.fail(error))
+          }
+        }
+        receiver = active
+        drain(active)
+        return Effect.suspend(() => {
+          if (receiver === active) receiver = undefined
+          return waiting === undefined ? Effect.void : Fiber.interrupt(waiting)
+        })
+      })
+    )
+
   const send = (frame: Frame): Effect.Effect<void, CloseError> =>
     Effect.suspend(() => {
       if (!driver.canWrite()) return whenClosed
@@ -132,6 +216,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
 
   const transport: Transport = {
     frames: Mailbox.toStream(mailbox).pipe(Stream.mapChunks(resumeIfDrained)),
+    receive,
     send,
     sendAll,
     trySend,
@@ -148,6 +233,18 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
       // Once this side closes, what still arrives is dropped: buffering it could pause the reader and
       // keep the peer's close frame from being read.
       if (closeError !== undefined || localClose !== undefined) return
+      const active = receiver
+      if (active !== undefined) {
+        active.queue.push(frame)
+        if (active.busy || active.draining) {
+          if (!paused && active.queue.length - active.next >= options.receiveHighWaterMark) {
+            paused = true
+            driver.pause()
+          }
+          return
+        }
+        return drain(active)
+      }
       mailbox.unsafeOffer(frame)
       if (!paused && bufferedFrames() >= options.receiveHighWaterMark) {
         paused = true
@@ -163,6 +260,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
           : makeError({ code: localClose.code, reason: localClose.reason, initiator: "local" })
       mailbox.unsafeDone(Exit.fail(closeError))
       Deferred.unsafeDone(closed, Effect.succeed(closeError))
+      if (receiver !== undefined) drain(receiver)
     }
   }
 }
