@@ -7,12 +7,13 @@
  * when the buffer is full, and the loop (and so the socket) waits on it: that is the backpressure.
  */
 import * as Crypto from "node:crypto"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -140,6 +141,60 @@ const isConnectionLoss = (error: ClientError.CallError): boolean =>
 
 const hex = (digest: Crypto.Hash): string => digest.digest("hex")
 
+/**
+ * The bytes on their way to the consumer: offered by the receive loop, taken all at once by the
+ * stream's pull (no Effect per offer), then the end.
+ */
+const makeDelivery = () => {
+  let items: Array<Uint8Array> = []
+  let ended: Exit.Exit<void, ClientError.TransferError> | undefined
+  let waiter: (() => void) | undefined
+  const wake = () => {
+    const resume = waiter
+    waiter = undefined
+    resume?.()
+  }
+  const take = (
+    taken: (chunk: ReadonlyArray<Uint8Array>) => void
+  ): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ClientError.TransferError>> =>
+    Effect.suspend(() => {
+      if (items.length > 0) {
+        const chunk = items
+        items = []
+        taken(chunk)
+        return Effect.succeed(Chunk.unsafeFromArray(chunk))
+      }
+      if (ended !== undefined) {
+        return Exit.isSuccess(ended)
+          ? Effect.fail(Option.none())
+          : Effect.failCause(Cause.map(ended.cause, Option.some))
+      }
+      return Effect.flatMap(
+        Effect.async<void>((resume) => {
+          waiter = () => resume(Effect.void)
+          return Effect.sync(() => {
+            waiter = undefined
+          })
+        }),
+        () => take(taken)
+      )
+    })
+  return {
+    offer: (bytes: Uint8Array): void => {
+      if (ended !== undefined) return
+      items.push(bytes)
+      wake()
+    },
+    /** Only the first end counts; the bytes offered before it are still taken. */
+    end: (exit: Exit.Exit<void, ClientError.TransferError>): void => {
+      if (ended !== undefined) return
+      ended = exit
+      wake()
+    },
+    take
+  }
+}
+
 /** One stream of the download: a start, a resumption, or a restart from an offset. */
 interface Attempt {
   readonly channel: Channel
@@ -185,7 +240,7 @@ export const start = (
 ): Effect.Effect<Download.Download, ClientError.TransferError, Scope.Scope> =>
   Effect.gen(function* () {
     const filename = origin.filename
-    const mailbox = yield* Mailbox.make<Uint8Array, ClientError.TransferError>()
+    const delivery = makeDelivery()
     const outcome = yield* Deferred.make<Download.Outcome, ClientError.TransferError>()
     const started = yield* Deferred.make<void, ClientError.TransferError>()
     const scope = yield* Effect.scope
@@ -215,10 +270,9 @@ export const start = (
         wake()
       }
     }
-    const taken = <A extends Iterable<Uint8Array>>(chunk: A): A => {
+    const taken = (chunk: ReadonlyArray<Uint8Array>) => {
       for (const bytes of chunk) buffered -= bytes.byteLength
       releaseProducer()
-      return chunk
     }
 
     // Progress listeners wait for the next change; a slow listener sees the latest position only.
@@ -237,7 +291,7 @@ export const start = (
       capacity = Number.POSITIVE_INFINITY
       releaseProducer()
       const done = Exit.isSuccess(exit) ? Exit.void : Exit.failCause(exit.cause)
-      mailbox.unsafeDone(done)
+      delivery.end(done)
       Deferred.unsafeDone(started, done)
       Deferred.unsafeDone(outcome, exit)
       notifyProgress()
@@ -284,7 +338,7 @@ export const start = (
       if (stoppedAt !== undefined) return
       stoppedAt = position
       if (attempt !== undefined) attempt.over = true
-      mailbox.unsafeDone(Exit.void)
+      delivery.end(Exit.void)
       notifyProgress()
       if (stopWaiter !== undefined) Deferred.unsafeDone(stopWaiter, Exit.void)
     }
@@ -420,7 +474,7 @@ export const start = (
       current.received += bytes.byteLength
       position += bytes.byteLength
       buffered += bytes.byteLength
-      mailbox.unsafeOffer(bytes)
+      delivery.offer(bytes)
       notifyProgress()
       const terminal = current.terminal
       current.terminal = undefined
@@ -603,7 +657,7 @@ export const start = (
 
     return {
       filename,
-      bytes: Mailbox.toStream(mailbox).pipe(Stream.mapChunks(taken)),
+      bytes: Stream.repeatEffectChunkOption(delivery.take(taken)),
       progress,
       current: Effect.sync(() => ({ filename, position, fileSize: Option.fromNullable(fileSize) })),
       stop,
