@@ -1,6 +1,6 @@
 import { CloseReason, Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Either, FastCheck, Fiber, Layer, Stream } from "effect"
+import { Cause, Chunk, Deferred, Effect, Either, Exit, FastCheck, Fiber, Layer, Stream } from "effect"
 import { fuzzParameters } from "../../../test/support/fuzz.js"
 
 const firstFrames = (transport: Transport.Transport, n: number) =>
@@ -302,6 +302,127 @@ describe("Transport properties", () => {
             [result.close.code, result.close.reason, result.close.initiator],
             [code, CloseReason.truncate(reason), "remote"]
           )
+        }).pipe(Effect.scoped, Effect.provide(layer)),
+      { fastCheck: fuzzParameters(runs) }
+    )
+  }
+})
+
+describe("Transport receive", () => {
+  it.scoped("frames sent before receive runs come first; a wait holds back every later frame until it ends", () =>
+    Effect.gen(function* () {
+      const total = 300
+      const url = yield* serve((t) =>
+        Effect.forEach(
+          Array.from({ length: total }, (_, i) => i),
+          (i) => t.send(new Uint8Array(64).fill(i % 251)),
+          { discard: true }
+        ).pipe(Effect.zipRight(t.close(3000, "done")), Effect.ignore)
+      )
+      const client = yield* Transport.connectWs(url, { receiveHighWaterMark: 8 })
+      // Everything is sent (and partly buffered, then paused) before anyone reads.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      const release = yield* Deferred.make<void>()
+      const seen: Array<Transport.Frame> = []
+      const fiber = yield* Effect.fork(
+        Effect.flip(
+          client.receive((frame) => {
+            seen.push(frame)
+            return typeof frame !== "string" && frame[0] === 10 ? Deferred.await(release) : undefined
+          })
+        )
+      )
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+      // Frames 0..10 were handled; the rest wait for the release, the network paused meanwhile.
+      assert.strictEqual(seen.length, 11)
+      yield* Deferred.succeed(release, undefined)
+      const close = yield* Fiber.join(fiber)
+      assert.strictEqual(seen.length, total)
+      assert.isTrue(seen.every((f, i) => typeof f !== "string" && f.byteLength === 64 && f[0] === i % 251))
+      assert.deepStrictEqual([close.code, close.reason, close.initiator], [3000, "done", "remote"])
+    }).pipe(Effect.provide(Transport.layerWsServer()))
+  )
+
+  it.scoped("while a wait runs, nothing more is handled (in memory, frames arrive synchronously)", () =>
+    Effect.gen(function* () {
+      const [client, server] = yield* Transport.makeMemoryPair()
+      const release = yield* Deferred.make<void>()
+      const handled: Array<string> = []
+      const fiber = yield* Effect.fork(
+        client.receive((frame) => {
+          handled.push(String(frame))
+          return frame === "wait" ? Deferred.await(release) : undefined
+        })
+      )
+      yield* Effect.yieldNow()
+      yield* server.send("a")
+      yield* server.send("wait")
+      yield* server.send("b")
+      yield* server.send("c")
+      assert.deepStrictEqual(handled, ["a", "wait"])
+      yield* Deferred.succeed(release, undefined)
+      yield* Effect.yieldNow()
+      assert.deepStrictEqual(handled, ["a", "wait", "b", "c"])
+      yield* server.close(1000, "bye")
+      const close = yield* Effect.flip(Fiber.join(fiber))
+      assert.deepStrictEqual([close.code, close.reason], [1000, "bye"])
+    })
+  )
+
+  it.scoped("a wait that dies ends receive with that defect", () =>
+    Effect.gen(function* () {
+      const [client, server] = yield* Transport.makeMemoryPair()
+      const fiber = yield* Effect.fork(client.receive(() => Effect.dieMessage("handler broke")))
+      yield* Effect.yieldNow()
+      yield* server.send("x")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+    })
+  )
+
+  for (const [name, layer, runs] of [
+    ["memory", Transport.layerMemory(), 100],
+    ["ws", Layer.merge(Transport.layerWsServer(), Transport.layerWsConnector), 20]
+  ] as const) {
+    it.effect.prop(
+      `over ${name}, any frames reach the handler whole and in order, waits or not, then the close`,
+      [
+        FastCheck.array(
+          FastCheck.tuple(
+            FastCheck.oneof(FastCheck.string({ maxLength: 40 }), FastCheck.uint8Array({ maxLength: 40 })),
+            FastCheck.boolean()
+          ),
+          { maxLength: 12 }
+        ),
+        FastCheck.integer({ min: 3000, max: 4999 })
+      ],
+      ([frames, code]) =>
+        Effect.gen(function* () {
+          const render = (f: Transport.Frame) =>
+            typeof f === "string" ? `t:${f}` : `b:${Buffer.from(f).toString("hex")}`
+          const waits = new Set(frames.flatMap(([frame, wait]) => (wait ? [render(frame)] : [])))
+          const received = yield* Deferred.make<{ seen: Array<string>; close: Transport.CloseError }>()
+          const url = yield* serve((t) =>
+            Effect.gen(function* () {
+              const seen: Array<string> = []
+              const close = yield* Effect.flip(
+                t.receive((frame) => {
+                  seen.push(render(frame))
+                  return waits.has(render(frame)) ? Effect.yieldNow() : undefined
+                })
+              )
+              yield* Deferred.succeed(received, { seen, close })
+            })
+          )
+          const client = yield* (yield* Transport.Connector).connect(url)
+          yield* Effect.forEach(frames, ([frame]) => client.send(frame), { discard: true })
+          yield* client.close(code, "")
+          const result = yield* Deferred.await(received)
+          assert.deepStrictEqual(
+            result.seen,
+            frames.map(([frame]) => render(frame))
+          )
+          assert.deepStrictEqual([result.close.code, result.close.initiator], [code, "remote"])
         }).pipe(Effect.scoped, Effect.provide(layer)),
       { fastCheck: fuzzParameters(runs) }
     )
