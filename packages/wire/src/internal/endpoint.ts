@@ -117,44 +117,44 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     }
   }
 
-  const receive = (
-    handle: (frame: Frame) => Effect.Effect<void> | undefined
-  ): Effect.Effect<never, CloseError> =>
-    Effect.flatMap(Effect.zip(Effect.runtime<never>(), mailbox.clear.pipe(Effect.orElseSucceed(Chunk.empty))), ([runtime, early]) =>
-      Effect.async<never, CloseError>((resume) => {
-        const run = Runtime.runFork(runtime)
-        let waiting: Fiber.RuntimeFiber<void> | undefined
-        const active: Receiver = {
-          handle,
-          queue: Chunk.toArray(early),
-          next: 0,
-          busy: false,
-          draining: false,
-          wait: (effect) => {
-            const fiber = run(effect)
-            waiting = fiber
-            fiber.addObserver((exit) => {
-              waiting = undefined
-              if (Exit.isFailure(exit)) {
-                receiver = undefined
-                return resume(Effect.failCause(exit.cause))
-              }
-              active.busy = false
-              drain(active)
-            })
-          },
-          end: (error) => {
-            receiver = undefined
-            resume(Effect.fail(error))
+  const receive = (handle: (frame: Frame) => Effect.Effect<void> | undefined): Effect.Effect<never, CloseError> =>
+    Effect.flatMap(
+      Effect.zip(Effect.runtime<never>(), mailbox.clear.pipe(Effect.orElseSucceed(Chunk.empty))),
+      ([runtime, early]) =>
+        Effect.async<never, CloseError>((resume) => {
+          const run = Runtime.runFork(runtime)
+          let waiting: Fiber.RuntimeFiber<void> | undefined
+          const active: Receiver = {
+            handle,
+            queue: Chunk.toArray(early),
+            next: 0,
+            busy: false,
+            draining: false,
+            wait: (effect) => {
+              const fiber = run(effect)
+              waiting = fiber
+              fiber.addObserver((exit) => {
+                waiting = undefined
+                if (Exit.isFailure(exit)) {
+                  receiver = undefined
+                  return resume(Effect.failCause(exit.cause))
+                }
+                active.busy = false
+                drain(active)
+              })
+            },
+            end: (error) => {
+              receiver = undefined
+              resume(Effect.fail(error))
+            }
           }
-        }
-        receiver = active
-        drain(active)
-        return Effect.suspend(() => {
-          if (receiver === active) receiver = undefined
-          return waiting === undefined ? Effect.void : Fiber.interrupt(waiting)
+          receiver = active
+          drain(active)
+          return Effect.suspend(() => {
+            if (receiver === active) receiver = undefined
+            return waiting === undefined ? Effect.void : Fiber.interrupt(waiting)
+          })
         })
-      })
     )
 
   const send = (frame: Frame): Effect.Effect<void, CloseError> =>
