@@ -24,6 +24,7 @@ import {
   connect,
   failure,
   movableClock,
+  listenWs,
   secret,
   startServer,
   startServerWithClock
@@ -218,17 +219,7 @@ const faultyRelay = (
 ): Effect.Effect<FaultyRelay, never, Scope.Scope> =>
   Effect.gen(function* () {
     const sent: Array<Array<string>> = []
-    const server = yield* Effect.acquireRelease(
-      Effect.async<WS.WebSocketServer>((resume) => {
-        const listening = new WS.WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false })
-        listening.once("listening", () => resume(Effect.succeed(listening)))
-      }),
-      (listening) =>
-        Effect.async<void>((resume) => {
-          for (const client of listening.clients) client.terminate()
-          listening.close(() => resume(Effect.void))
-        })
-    )
+    const server = yield* listenWs
     server.on("connection", (down: WS.WebSocket) => {
       const texts: Array<string> = []
       const fault = faults(sent.length)

@@ -252,21 +252,24 @@ const copyClose = (to: WS.WebSocket, code: number, reason: Buffer) => {
   else to.close(code, reason)
 }
 
+/** A raw `ws` server on a free port of 127.0.0.1, in the current scope (its clients are dropped at the end). */
+export const listenWs: Effect.Effect<WS.WebSocketServer, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.async<WS.WebSocketServer>((resume) => {
+    const listening = new WS.WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false })
+    listening.once("listening", () => resume(Effect.succeed(listening)))
+  }),
+  (listening) =>
+    Effect.async<void>((resume) => {
+      for (const client of listening.clients) client.terminate()
+      listening.close(() => resume(Effect.void))
+    })
+)
+
 export const relay = (target: string): Effect.Effect<Relay, never, Scope.Scope> =>
   Effect.gen(function* () {
     let held = false
     let dropped = 0
-    const server = yield* Effect.acquireRelease(
-      Effect.async<WS.WebSocketServer>((resume) => {
-        const listening = new WS.WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false })
-        listening.once("listening", () => resume(Effect.succeed(listening)))
-      }),
-      (listening) =>
-        Effect.async<void>((resume) => {
-          for (const client of listening.clients) client.terminate()
-          listening.close(() => resume(Effect.void))
-        })
-    )
+    const server = yield* listenWs
     server.on("connection", (down: WS.WebSocket) => {
       const up = new WS.WebSocket(target, { perMessageDeflate: false })
       const early: Array<{ readonly data: WS.RawData; readonly binary: boolean }> = []
