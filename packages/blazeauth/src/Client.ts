@@ -51,6 +51,7 @@ import * as Model from "./Model.js"
 import * as PanelEvent from "./PanelEvent.js"
 import * as Status from "./Status.js"
 import * as DownloadImpl from "./internal/download.js"
+import * as Payload from "./internal/payload.js"
 import * as Usecase from "./Usecase.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -508,8 +509,7 @@ const statusOf = (response: unknown): Status.Status | undefined =>
   Predicate.hasProperty(response, "status") && response.status instanceof Status.Status ? response.status : undefined
 
 /** The payload a `StatusError` carries: the decoded fields without the (bigint) id, so it prints as JSON. */
-const withoutId = (response: object): object =>
-  Object.fromEntries(Object.entries(response).filter(([key]) => key !== "id"))
+const withoutId = (response: object): object => Payload.without(response, "id")
 
 /**
  * Decodes a response payload and checks its status: a field of the wrong type is `MalformedResponse`,

@@ -23,6 +23,7 @@ import type * as Download from "../Download.js"
 import * as Field from "../Field.js"
 import * as Status from "../Status.js"
 import * as Usecase from "../Usecase.js"
+import * as Payload from "./payload.js"
 
 /** What a stream request asks for. */
 export type StreamRequest =
@@ -133,9 +134,6 @@ const checkReceivedToken = (
       )
 }
 
-const withoutBinaryData = (payload: { readonly [key: string]: unknown }) =>
-  Object.fromEntries(Object.entries(payload).filter(([key]) => key !== "binary_data"))
-
 const isConnectionLoss = (error: ClientError.CallError): boolean =>
   (error._tag === "ConnectionClosed" && error.isRetryable) || error._tag === "PingTimeout"
 
@@ -143,53 +141,72 @@ const hex = (digest: Crypto.Hash): string => digest.digest("hex")
 
 /**
  * The bytes on their way to the consumer: offered by the receive loop, taken all at once by the
- * stream's pull (no Effect per offer), then the end.
+ * stream's pull, then the end. It holds `capacity` bytes at most: an offer past it returns the wait
+ * for room (at least one offer is always taken in, so a chunk larger than the capacity still passes).
  */
-const makeDelivery = () => {
+const makeDelivery = (capacity: number) => {
   let items: Array<Uint8Array> = []
+  let held = 0
+  let limit = capacity
   let ended: Exit.Exit<void, ClientError.TransferError> | undefined
-  let waiter: (() => void) | undefined
-  const wake = () => {
-    const resume = waiter
-    waiter = undefined
+  let consumer: (() => void) | undefined
+  let producer: (() => void) | undefined
+  const wakeConsumer = () => {
+    const resume = consumer
+    consumer = undefined
     resume?.()
   }
-  const take = (
-    taken: (chunk: ReadonlyArray<Uint8Array>) => void
-  ): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ClientError.TransferError>> =>
-    Effect.suspend(() => {
-      if (items.length > 0) {
-        const chunk = items
-        items = []
-        taken(chunk)
-        return Effect.succeed(Chunk.unsafeFromArray(chunk))
-      }
-      if (ended !== undefined) {
-        return Exit.isSuccess(ended)
-          ? Effect.fail(Option.none())
-          : Effect.failCause(Cause.map(ended.cause, Option.some))
-      }
-      return Effect.flatMap(
-        Effect.async<void>((resume) => {
-          waiter = () => resume(Effect.void)
-          return Effect.sync(() => {
-            waiter = undefined
-          })
-        }),
-        () => take(taken)
-      )
+  const wakeProducer = () => {
+    if (producer === undefined || held > limit) return
+    const resume = producer
+    producer = undefined
+    resume()
+  }
+  const waitFor = (register: (resume: (() => void) | undefined) => void) =>
+    Effect.async<void>((resume) => {
+      register(() => resume(Effect.void))
+      return Effect.sync(() => register(undefined))
     })
+  const take: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ClientError.TransferError>> = Effect.suspend(() => {
+    if (items.length > 0) {
+      const chunk = items
+      items = []
+      held = 0
+      wakeProducer()
+      return Effect.succeed(Chunk.unsafeFromArray(chunk))
+    }
+    if (ended !== undefined) {
+      return Exit.isSuccess(ended) ? Effect.fail(Option.none()) : Effect.failCause(Cause.map(ended.cause, Option.some))
+    }
+    return Effect.zipRight(
+      waitFor((resume) => {
+        consumer = resume
+      }),
+      take
+    )
+  })
   return {
-    offer: (bytes: Uint8Array): void => {
-      if (ended !== undefined) return
+    /** Offers bytes; an Effect when the consumer must make room first. */
+    offer: (bytes: Uint8Array): Effect.Effect<void> | undefined => {
+      if (ended !== undefined) return undefined
       items.push(bytes)
-      wake()
+      held += bytes.byteLength
+      wakeConsumer()
+      if (held <= limit || held === bytes.byteLength) return undefined
+      return waitFor((resume) => {
+        producer = resume
+      })
+    },
+    /** No bound from now on (a stop is under way, or the download ended): a waiting offer goes on. */
+    unbound: (): void => {
+      limit = Number.POSITIVE_INFINITY
+      wakeProducer()
     },
     /** Only the first end counts; the bytes offered before it are still taken. */
     end: (exit: Exit.Exit<void, ClientError.TransferError>): void => {
       if (ended !== undefined) return
       ended = exit
-      wake()
+      wakeConsumer()
     },
     take
   }
@@ -240,7 +257,7 @@ export const start = (
 ): Effect.Effect<Download.Download, ClientError.TransferError, Scope.Scope> =>
   Effect.gen(function* () {
     const filename = origin.filename
-    const delivery = makeDelivery()
+    const delivery = makeDelivery(host.bufferBytes)
     const outcome = yield* Deferred.make<Download.Outcome, ClientError.TransferError>()
     const started = yield* Deferred.make<void, ClientError.TransferError>()
     const scope = yield* Effect.scope
@@ -258,23 +275,6 @@ export const start = (
     let stopWaiter: Deferred.Deferred<void> | undefined
     let resumer: Fiber.RuntimeFiber<void> | undefined
 
-    // The consumer's buffer: bytes offered and not taken yet. Unbounded once a stop is under way, so
-    // that a consumer stopping from its own fiber cannot block the receive loop that must read the answer.
-    let buffered = 0
-    let capacity = host.bufferBytes
-    let spaceWaiter: (() => void) | undefined
-    const releaseProducer = () => {
-      if (spaceWaiter !== undefined && buffered < capacity) {
-        const wake = spaceWaiter
-        spaceWaiter = undefined
-        wake()
-      }
-    }
-    const taken = (chunk: ReadonlyArray<Uint8Array>) => {
-      for (const bytes of chunk) buffered -= bytes.byteLength
-      releaseProducer()
-    }
-
     // Progress listeners wait for the next change; a slow listener sees the latest position only.
     let progressWaiters: Array<() => void> = []
     const notifyProgress = () => {
@@ -288,8 +288,7 @@ export const start = (
       if (phase === "ended") return
       phase = "ended"
       if (attempt !== undefined) attempt.over = true
-      capacity = Number.POSITIVE_INFINITY
-      releaseProducer()
+      delivery.unbound()
       const done = Exit.isSuccess(exit) ? Exit.void : Exit.failCause(exit.cause)
       delivery.end(done)
       Deferred.unsafeDone(started, done)
@@ -320,7 +319,7 @@ export const start = (
       new ClientError.StatusError({
         usecase: current.usecase,
         status,
-        payload: Object.fromEntries(Object.entries(header).filter(([key]) => key !== "id"))
+        payload: Payload.without(header, "id")
       })
 
     const stoppedOutcome = (token: Option.Option<Redacted.Redacted<string>>): Download.Stopped => ({
@@ -401,7 +400,7 @@ export const start = (
       // `binary_data` is informational and never checked (§4.3): whatever it holds is left out.
       const binaryData = payload["binary_data"]
       const decoded = Usecase.decodeHeader(
-        binaryData === undefined || typeof binaryData === "boolean" ? payload : withoutBinaryData(payload)
+        binaryData === undefined || typeof binaryData === "boolean" ? payload : Payload.without(payload, "binary_data")
       )
       if (Either.isLeft(decoded)) return failStream(current, malformed(current, Usecase.describeError(decoded.left)))
       const header = decoded.right
@@ -473,21 +472,14 @@ export const start = (
       current.rangeDigest?.update(bytes)
       current.received += bytes.byteLength
       position += bytes.byteLength
-      buffered += bytes.byteLength
-      delivery.offer(bytes)
+      const room = delivery.offer(bytes)
       notifyProgress()
       const terminal = current.terminal
       current.terminal = undefined
-      if (buffered <= capacity || buffered === bytes.byteLength) {
+      if (room === undefined) {
         if (terminal !== undefined) finish(current, terminal)
         return undefined
       }
-      const room = Effect.async<void>((resume) => {
-        spaceWaiter = () => resume(Effect.void)
-        return Effect.sync(() => {
-          spaceWaiter = undefined
-        })
-      })
       return terminal === undefined
         ? room
         : Effect.zipRight(
@@ -583,9 +575,10 @@ export const start = (
           return Effect.as(interruptResumer, Option.some(result))
         }
         const running = current.transferId
+        // Only the pairs in flight remain: unbounded, so that a consumer stopping from its own fiber
+        // cannot block the receive loop that must read the answer.
         phase = "stopping"
-        capacity = Number.POSITIVE_INFINITY
-        releaseProducer()
+        delivery.unbound()
         return Effect.gen(function* () {
           const waiter = yield* Deferred.make<void>()
           stopWaiter = waiter
@@ -657,7 +650,7 @@ export const start = (
 
     return {
       filename,
-      bytes: Stream.repeatEffectChunkOption(delivery.take(taken)),
+      bytes: Stream.repeatEffectChunkOption(delivery.take),
       progress,
       current: Effect.sync(() => ({ filename, position, fileSize: Option.fromNullable(fileSize) })),
       stop,
