@@ -310,7 +310,7 @@ export interface Client {
    * Downloads a protected file into `path`: the bytes go to a temporary file next to it, which is
    * renamed to `path` once the whole file is verified; on any failure it is removed and `path` is left
    * untouched. Emits the progress as the bytes are written (`position` counts bytes written), and a
-   * last element once `path` is in place.
+   * last element once `path` is in place: the only one with the verified `fileChecksum`.
    */
   readonly downloadToFile: (
     filename: string,
@@ -1533,7 +1533,7 @@ export const make = (
               ).pipe(
                 Effect.mapError(fileError),
                 Effect.zipRight(download.current),
-                Effect.map((progress) => Chunk.of({ ...progress, position: written }))
+                Effect.map((progress) => Chunk.of({ ...progress, position: written, fileChecksum: Option.none() }))
               )
             ),
             // The last element: the file is in place (also the only one for an empty file).

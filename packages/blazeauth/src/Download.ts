@@ -33,6 +33,8 @@ export interface Progress {
   readonly position: number
   /** The file's size, once a header has announced it. */
   readonly fileSize: Option.Option<number>
+  /** Lowercase hex SHA-256 of the whole file, once the download completed and was verified. */
+  readonly fileChecksum: Option.Option<string>
 }
 
 /**

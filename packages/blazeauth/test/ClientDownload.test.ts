@@ -1382,9 +1382,13 @@ describe("downloadToFile", () => {
       const progress = Chunk.toArray(succeeded(yield* Fiber.await(fiber)))
       const last = progress.at(-1)
       assert.deepStrictEqual(
-        last === undefined ? null : [last.filename, last.position, Option.getOrNull(last.fileSize)],
-        ["client.bin", 20, 20]
+        last === undefined
+          ? null
+          : [last.filename, last.position, Option.getOrNull(last.fileSize), Option.getOrNull(last.fileChecksum)],
+        ["client.bin", 20, 20, FILE_SHA]
       )
+      // Only the last element (the file in place) carries the verified checksum.
+      assert.isTrue(progress.slice(0, -1).every((element) => Option.isNone(element.fileChecksum)))
       assert.strictEqual(yield* Effect.promise(() => Fs.readFile(target, "latin1")), FILE)
       assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(dir)), ["client.bin"])
     }).pipe(Effect.provide(memory))

@@ -237,13 +237,17 @@ export const download = (options: DownloadOptions): Effect.Effect<void, CliError
       Stream.runForEach((state) => reporter.notice(reconnectingLine(state, options.reconnectAttempts))),
       Effect.forkScoped
     )
-    yield* client.downloadToFile(options.file, options.out).pipe(
-      Stream.runForEach(reporter.update),
+    const last = yield* client.downloadToFile(options.file, options.out).pipe(
+      Stream.tap(reporter.update),
+      Stream.runLast,
       Effect.mapError(fromDownloadError),
       Effect.onError(() => reporter.abort)
     )
     yield* reporter.finish
-    const saved = yield* hashFile(options.out)
+    // The last progress comes once the file is in place, with the checksum the client verified.
+    const saved = yield* Option.flatMap(last, (progress) =>
+      Option.map(progress.fileChecksum, (sha256) => ({ size: progress.position, sha256 }))
+    ).pipe(Effect.mapError(() => CliError.failure("download failed: the client reported no verified checksum")))
     yield* Console.log(savedLine(options.out, saved.size, saved.sha256))
     yield* client.close
   }).pipe(

@@ -296,6 +296,14 @@ export const start = (
       notifyProgress()
     }
 
+    let fileChecksum: string | undefined
+    const progressNow = (): Download.Progress => ({
+      filename,
+      position,
+      fileSize: Option.fromNullable(fileSize),
+      fileChecksum: Option.fromNullable(fileChecksum)
+    })
+
     const integrity = (detail: string) => new ClientError.TransferIntegrityError({ filename, detail })
 
     const malformed = (current: Attempt, detail: string) =>
@@ -369,6 +377,7 @@ export const start = (
       if (fileActual !== undefined && fileActual !== header.file_checksum.toLowerCase()) {
         return mismatch("file", header.file_checksum, fileActual)
       }
+      fileChecksum = header.file_checksum.toLowerCase()
       end(
         Exit.succeed({
           _tag: "Completed",
@@ -622,7 +631,7 @@ export const start = (
             over
           ) {
             finished = over
-            emitted = { filename, position, fileSize: Option.fromNullable(fileSize) }
+            emitted = progressNow()
             return Effect.succeed(emitted)
           }
           return Effect.flatMap(changed, pull)
@@ -652,7 +661,7 @@ export const start = (
       filename,
       bytes: Stream.repeatEffectChunkOption(delivery.take),
       progress,
-      current: Effect.sync(() => ({ filename, position, fileSize: Option.fromNullable(fileSize) })),
+      current: Effect.sync(progressNow),
       stop,
       outcome: Deferred.await(outcome)
     }
