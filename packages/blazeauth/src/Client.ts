@@ -1,7 +1,8 @@
 /**
  * The Blazeauth client SDK: one connection (session) at a time, initialized and optionally authorized
- * at once, every usecase as a typed method, panel events as a stream, keepalive pings with round-trip
- * times, and optional reconnection with backoff.
+ * at once, every usecase as a typed method, downloads as verified and resumable streams (see
+ * `Download`), panel events as a stream, keepalive pings with round-trip times, and optional
+ * reconnection with backoff.
  *
  * Receive rules follow spec §1.5 exactly: a frame that is not an envelope, or that breaks the binary
  * binding of §4.5, closes the connection with 1002 and fails every pending call with
