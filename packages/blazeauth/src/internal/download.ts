@@ -266,6 +266,8 @@ export const start = (
     let position = origin.offset
     let fileSize = origin.fileSize
     const fileDigest = origin.fileDigest
+    /** The whole file's checksum, once the download completed and was verified. */
+    let fileChecksum: string | undefined
     let transferId = request._tag === "ResumeFileTransfer" ? request.transferId : ""
     /** A resume token sent but not answered by a stream yet: tried once more if the connection drops. */
     let pendingToken = request._tag === "ResumeFileTransfer" ? Option.some(request.resumeToken) : Option.none()
@@ -296,7 +298,6 @@ export const start = (
       notifyProgress()
     }
 
-    let fileChecksum: string | undefined
     const progressNow = (): Download.Progress => ({
       filename,
       position,
