@@ -15,21 +15,13 @@ import * as Usecase from "@protokernel/blazeauth/Usecase"
 import * as Json from "@protokernel/wire/Json"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import * as Either from "effect/Either"
-import { fail, interleavedRound, medianPair, type Pair, positiveInt, printTable } from "./report.js"
+import { fail, interleavedRound, medianPair, type Pair, positiveInt, printTable, xorshift32 } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 9)
 const messageCount = positiveInt("BENCH_MESSAGES", 20_000)
 
-// A small deterministic PRNG (xorshift32), so every run measures the same data.
-const random = (() => {
-  let state = 0x9e3779b9
-  return (): number => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 0x1_0000_0000
-  }
-})()
+// Deterministic, so every run measures the same data.
+const random = xorshift32()
 
 const pick = <A>(values: ReadonlyArray<A>): A => values[Math.floor(random() * values.length)]!
 

@@ -100,3 +100,14 @@ export const interleavedRound = (options: {
 export const fail = (name: string, detail: string): never => {
   throw new Error(`${name}: ${detail}`)
 }
+
+/** A small deterministic PRNG (xorshift32) giving numbers in [0, 1): the same data on every run. */
+export const xorshift32 = (seed = 0x9e3779b9): (() => number) => {
+  let state = seed
+  return () => {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    return (state >>> 0) / 0x1_0000_0000
+  }
+}

@@ -10,23 +10,15 @@
  */
 import * as Either from "effect/Either"
 import * as Packet from "@protokernel/rwws/Packet"
-import { fail, interleavedRound, medianPair, type Pair, positiveInt, printTable } from "./report.js"
+import { fail, interleavedRound, medianPair, type Pair, positiveInt, printTable, xorshift32 } from "./report.js"
 
 const rounds = positiveInt("BENCH_ROUNDS", 9)
 const messageCount = positiveInt("BENCH_MESSAGES", 2000)
 const pongsPerMessage = 1000
 const clientMessageBytes = 9000
 
-// A small deterministic PRNG (xorshift32), so every run measures the same data.
-const random = (() => {
-  let state = 0x9e3779b9
-  return (): number => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 0x1_0000_0000
-  }
-})()
+// Deterministic, so every run measures the same data.
+const random = xorshift32()
 
 const randomTime = (): bigint => {
   const pick = random()
