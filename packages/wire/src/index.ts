@@ -26,3 +26,8 @@ export * as Json from "./Json.js"
  * @since 0.1.0
  */
 export * as Uint64 from "./Uint64.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SessionError from "./SessionError.js"
