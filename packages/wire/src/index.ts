@@ -31,3 +31,8 @@ export * as Uint64 from "./Uint64.js"
  * @since 0.1.0
  */
 export * as SessionError from "./SessionError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Reconnect from "./Reconnect.js"
