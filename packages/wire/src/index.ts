@@ -36,3 +36,8 @@ export * as SessionError from "./SessionError.js"
  * @since 0.1.0
  */
 export * as Reconnect from "./Reconnect.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Keepalive from "./Keepalive.js"
