@@ -41,3 +41,8 @@ export * as Reconnect from "./Reconnect.js"
  * @since 0.1.0
  */
 export * as Keepalive from "./Keepalive.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ServerSession from "./ServerSession.js"
