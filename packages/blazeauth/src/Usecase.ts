@@ -9,14 +9,12 @@
  *
  * @since 0.1.0
  */
-import * as Json from "@protokernel/wire/Json"
+import * as FastCodec from "@protokernel/wire/FastCodec"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as AST from "effect/SchemaAST"
 import * as Envelope from "./Envelope.js"
 import * as Field from "./Field.js"
 import * as Status from "./Status.js"
@@ -374,178 +372,57 @@ export type Request<U extends Any> = Schema.Schema.Type<U["request"]>
  */
 export type Response<U extends Any> = Schema.Schema.Type<U["response"]>
 
-interface Codec {
-  readonly decode: (payload: unknown) => Either.Either<object, ParseResult.ParseError>
-  readonly encode: (payload: object) => Either.Either<object, ParseResult.ParseError>
-}
+// The fast path (see wire's FastCodec) knows the field Schemas used above through these tables.
 
-/**
- * Parsers are built once per Schema; `errors: "first"` stops at the first bad field. Decoding tries the
- * fast path first (below) and runs the Schema only when the fast path declines.
- */
-const compile = (schema: Schema.Schema.AnyNoContext): Codec => ({
-  decode: preferFast(fastDecoder(schema.ast), Schema.decodeUnknownEither(schema, { errors: "first" })),
-  encode: preferFast(fastEncoder(schema.ast), Schema.encodeEither(schema))
-})
-
-/** The fast path's result when it accepts the value, else the Schema's. */
-const preferFast =
-  <I>(
-    fast: ((value: I) => object | undefined) | undefined,
-    schema: (value: I) => Either.Either<object, ParseResult.ParseError>
-  ) =>
-  (value: I): Either.Either<object, ParseResult.ParseError> => {
-    const result = fast === undefined ? undefined : fast(value)
-    return result === undefined ? schema(value) : Either.right(result)
-  }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Fast path. Running a Schema costs about 0.5–1.5 µs per transformed field (uint64, int32, Status, Redacted,
-// Levels), several times what `JSON.parse` spends on a whole typical message. For a payload Struct whose
-// fields all have a known Schema, a plain loop reads each field with the same function the Schema uses and
-// builds the same object (keys in field order, unknown keys left out, absent optional keys left absent). The
-// fast path only ever accepts: at the first field it does not accept, it declines and the Schema decides,
-// so every failure and every unusual value still gets exactly the Schema's result.
-
-/** What a field reader returns for a value it does not accept. */
-const declined: unique symbol = Symbol("declined")
-
-/** Turns a field's value from one side to the other, or returns `declined`. */
-type Convert = (value: unknown) => unknown
-
-const fromOption =
-  <A>(read: (value: unknown) => Option.Option<A>): Convert =>
-  (value) => {
-    const result = read(value)
-    return Option.isSome(result) ? result.value : declined
-  }
-
-const isString = (value: unknown): value is string => typeof value === "string"
-
-/** The readers (wire → domain) of the field Schemas used above, by AST. */
 // The common id (a small positive integer) skips the general reader's allocations.
 const isPositiveSafe = (value: unknown): value is number =>
   typeof value === "number" && value > 0 && Number.isSafeInteger(value)
 
-const readUint64 = fromOption(Uint64.fromJson)
+const readUint64 = FastCodec.fromOption(Uint64.fromJson)
 
-const readers: ReadonlyMap<AST.AST, Convert> = new Map<AST.AST, Convert>([
-  [Uint64.Uint64.ast, (value) => (isPositiveSafe(value) ? BigInt(value) : readUint64(value))],
-  [Field.U53.ast, fromOption(Field.u53FromJson)],
-  [Field.I53.ast, fromOption(Field.i53FromJson)],
-  [Field.Int32.ast, fromOption(Field.int32FromJson)],
-  [
-    Status.StatusFromWire.ast,
-    (value) => {
-      if (typeof value !== "number" || !Number.isInteger(value) || value < -2147483648 || value > 2147483647) {
-        return declined
+const isString = (value: unknown): value is string => typeof value === "string"
+
+const known = FastCodec.tables({
+  readers: [
+    [Uint64.Uint64.ast, (value) => (isPositiveSafe(value) ? BigInt(value) : readUint64(value))],
+    [Field.U53.ast, FastCodec.fromOption(Field.u53FromJson)],
+    [Field.I53.ast, FastCodec.fromOption(Field.i53FromJson)],
+    [Field.Int32.ast, FastCodec.fromOption(Field.int32FromJson)],
+    [
+      Status.StatusFromWire.ast,
+      (value) => {
+        if (typeof value !== "number" || !Number.isInteger(value) || value < -2147483648 || value > 2147483647) {
+          return FastCodec.declined
+        }
+        return Status.fromCode(value === 0 ? 0 : value)
       }
-      return Status.fromCode(value === 0 ? 0 : value)
-    }
+    ],
+    [Field.Secret.ast, (value) => (typeof value === "string" ? Redacted.make(value) : FastCodec.declined)],
+    [Field.Levels.ast, FastCodec.fromOption(Field.levelsFromJson)]
   ],
-  [Schema.String.ast, (value) => (typeof value === "string" ? value : declined)],
-  [Schema.Boolean.ast, (value) => (typeof value === "boolean" ? value : declined)],
-  [Field.Secret.ast, (value) => (typeof value === "string" ? Redacted.make(value) : declined)],
-  [Field.Levels.ast, fromOption(Field.levelsFromJson)]
-])
-
-// The writers (domain → wire) check what the Schema's encoding checks; anything else declines and the
-// Schema encodes.
-
-const integerWriter =
-  (min: number, max: number): Convert =>
-  (value) =>
-    typeof value === "number" && Number.isInteger(value) && value >= min && value <= max ? value : declined
-
-const writers: ReadonlyMap<AST.AST, Convert> = new Map<AST.AST, Convert>([
-  [
-    Uint64.Uint64.ast,
-    (value) => (typeof value === "bigint" && value >= 0n && value <= Uint64.MAX ? Uint64.toJson(value) : declined)
-  ],
-  [Field.U53.ast, integerWriter(0, Field.MAX_SAFE)],
-  [Field.I53.ast, integerWriter(-Field.MAX_SAFE, Field.MAX_SAFE)],
-  [Field.Int32.ast, integerWriter(-2147483648, 2147483647)],
-  [Status.StatusFromWire.ast, (value) => (value instanceof Status.Status ? value.code : declined)],
-  [Schema.String.ast, (value) => (typeof value === "string" ? value : declined)],
-  [Schema.Boolean.ast, (value) => (typeof value === "boolean" ? value : declined)],
-  [
-    Field.Secret.ast,
-    (value) => {
-      if (!Redacted.isRedacted(value)) return declined
-      const secret = Redacted.value(value)
-      return typeof secret === "string" ? secret : declined
-    }
-  ],
-  [Field.Levels.ast, (value) => (Array.isArray(value) && value.every(isString) ? value : declined)]
-])
-
-/** The writer of a field's AST: a known Schema, `NullOr` of one, or a filter on one; `undefined` otherwise. */
-/**
- * The converter of a field's AST from a table: a known Schema, `NullOr` of one, or a filter on one (the
- * filter always checks the domain value: after reading, before writing); `undefined` otherwise.
- */
-const converterOf =
-  (table: ReadonlyMap<AST.AST, Convert>, direction: "decode" | "encode") =>
-  (ast: AST.AST): Convert | undefined => {
-    const of = converterOf(table, direction)
-    const known = table.get(ast)
-    if (known !== undefined) return known
-    if (AST.isUnion(ast) && ast.types.length === 2) {
-      const [first, second] = ast.types
-      const isNull = (member: AST.AST) => AST.isLiteral(member) && member.literal === null
-      const other = isNull(first!) ? second! : isNull(second!) ? first! : undefined
-      const convert = other === undefined ? undefined : of(other)
-      return convert === undefined ? undefined : (value) => (value === null ? null : convert(value))
-    }
-    if (AST.isRefinement(ast)) {
-      const convert = of(ast.from)
-      if (convert === undefined) return undefined
-      const passes = (domain: unknown) => domain !== declined && Option.isNone(ast.filter(domain, {}, ast))
-      return direction === "decode"
-        ? (value) => {
-            const domain = convert(value)
-            return passes(domain) ? domain : declined
-          }
-        : (value) => (passes(value) ? convert(value) : declined)
-    }
-    return undefined
-  }
-
-/**
- * Converts well-formed values of a plain Struct field by field (keys in field order, unknown keys left
- * out, absent optional keys left absent); `undefined` for other Schemas. The result declines (is
- * `undefined`) at the first field it does not accept.
- */
-const structConverter = (
-  ast: AST.AST,
-  of: (ast: AST.AST) => Convert | undefined
-): ((value: unknown) => object | undefined) | undefined => {
-  if (!AST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
-  const fields: Array<{ readonly name: string; readonly isOptional: boolean; readonly convert: Convert }> = []
-  for (const property of ast.propertySignatures) {
-    const convert = of(property.type)
-    if (typeof property.name !== "string" || convert === undefined) return undefined
-    fields.push({ name: property.name, isOptional: property.isOptional, convert })
-  }
-  return (value) => {
-    if (!Json.isObject(value)) return undefined
-    const out: Record<string, unknown> = {}
-    for (const { convert, isOptional, name } of fields) {
-      if (!Object.prototype.hasOwnProperty.call(value, name)) {
-        if (isOptional) continue
-        return undefined
+  writers: [
+    [
+      Uint64.Uint64.ast,
+      (value) =>
+        typeof value === "bigint" && value >= 0n && value <= Uint64.MAX ? Uint64.toJson(value) : FastCodec.declined
+    ],
+    [Field.U53.ast, FastCodec.integerWriter(0, Field.MAX_SAFE)],
+    [Field.I53.ast, FastCodec.integerWriter(-Field.MAX_SAFE, Field.MAX_SAFE)],
+    [Field.Int32.ast, FastCodec.integerWriter(-2147483648, 2147483647)],
+    [Status.StatusFromWire.ast, (value) => (value instanceof Status.Status ? value.code : FastCodec.declined)],
+    [
+      Field.Secret.ast,
+      (value) => {
+        if (!Redacted.isRedacted(value)) return FastCodec.declined
+        const secret = Redacted.value(value)
+        return typeof secret === "string" ? secret : FastCodec.declined
       }
-      const converted = convert(value[name])
-      if (converted === declined) return undefined
-      out[name] = converted
-    }
-    return out
-  }
-}
+    ],
+    [Field.Levels.ast, (value) => (Array.isArray(value) && value.every(isString) ? value : FastCodec.declined)]
+  ]
+})
 
-const fastDecoder = (ast: AST.AST) => structConverter(ast, converterOf(readers, "decode"))
-
-const fastEncoder = (ast: AST.AST) => structConverter(ast, converterOf(writers, "encode"))
+const compile = (schema: Schema.Schema.AnyNoContext) => FastCodec.compile(schema, known)
 
 const requestCodecs = all.map((usecase) => compile(usecase.request))
 const responseCodecs = all.map((usecase) => compile(usecase.response))

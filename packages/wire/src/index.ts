@@ -46,3 +46,8 @@ export * as Keepalive from "./Keepalive.js"
  * @since 0.1.0
  */
 export * as ServerSession from "./ServerSession.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as FastCodec from "./FastCodec.js"
