@@ -33,7 +33,10 @@ layer(mockServer)("code under test against the rwws reference server", (it) => {
       yield* client.awaitAuthenticated
       yield* server.revoke(key)
       const error = yield* Effect.flip(client.awaitEnd)
-      assert.deepStrictEqual(error, new ClientError.ConnectionClosed({ code: 3004, reason: "access key revoked" }))
+      assert.deepStrictEqual(
+        error,
+        new ClientError.ConnectionClosed({ code: 3004, reason: "access key revoked", initiator: "remote" })
+      )
     })
   )
 })

@@ -26,11 +26,14 @@ describe("rwws close codes end to end", () => {
   it.scopedLive("3005: a key store failure is the server's fault, and the client retries", () =>
     Effect.gen(function* () {
       const server = yield* Server.RwwsServer
-      const client = yield* Client.make({ url: server.url, accessKey: key32, reconnect: { initial: "1 second" } })
+      const client = yield* Client.make({ url: server.url, accessKey: key32, reconnect: { initialDelay: "1 second" } })
       const state = yield* firstRetry(client)
       assert.strictEqual(state._tag, "Waiting")
       if (state._tag === "Waiting") {
-        assert.deepStrictEqual(state.error, new ClientError.ConnectionClosed({ code: 3005, reason: "server error" }))
+        assert.deepStrictEqual(
+          state.error,
+          new ClientError.ConnectionClosed({ code: 3005, reason: "server error", initiator: "remote" })
+        )
       }
     }).pipe(Effect.provide(wsServer([], {}, failingStore(Effect.fail(new KeyStore.KeyStoreError({ detail: "down" }))))))
   )
@@ -40,7 +43,10 @@ describe("rwws close codes end to end", () => {
       const server = yield* Server.RwwsServer
       const client = yield* Client.make({ url: server.url, accessKey: key32, reconnect: false })
       const error = yield* Effect.flip(client.awaitEnd)
-      assert.deepStrictEqual(error, new ClientError.ConnectionClosed({ code: 3005, reason: "server error" }))
+      assert.deepStrictEqual(
+        error,
+        new ClientError.ConnectionClosed({ code: 3005, reason: "server error", initiator: "remote" })
+      )
     }).pipe(Effect.provide(wsServer([], {}, failingStore(Effect.dieMessage("bug in the store")))))
   )
 
@@ -96,7 +102,11 @@ describe("rwws close codes end to end", () => {
       const error = yield* Effect.flip(again.awaitEnd)
       assert.deepStrictEqual(
         error,
-        new ClientError.ConnectionClosed({ code: 3001, reason: "unauthorized: invalid access key" })
+        new ClientError.ConnectionClosed({
+          code: 3001,
+          reason: "unauthorized: invalid access key",
+          initiator: "remote"
+        })
       )
       const fresh = yield* Client.make({ url: server.url, accessKey: yield* store.issue })
       yield* fresh.ping

@@ -5,6 +5,8 @@
  * @since 0.1.0
  */
 import * as Deadline from "@protokernel/wire/Deadline"
+import * as Keepalive from "@protokernel/wire/Keepalive"
+import * as Reconnect from "@protokernel/wire/Reconnect"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -13,21 +15,17 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as FiberHandle from "effect/FiberHandle"
-import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
-import * as Random from "effect/Random"
 import type * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as AccessKey from "./AccessKey.js"
 import * as ClientError from "./ClientError.js"
+import * as CloseCode from "./CloseCode.js"
 import * as Handshake from "./Handshake.js"
 import * as Packet from "./Packet.js"
 import { hex, type PacketError } from "./PacketError.js"
@@ -70,18 +68,6 @@ export type State = Data.TaggedEnum<{
 export const State = Data.taggedEnum<State>()
 
 /**
- * Reconnection backoff: exponential from `initial` to `max`, each delay moved by up to ±`jitter`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Backoff {
-  readonly initial?: Duration.DurationInput | undefined
-  readonly max?: Duration.DurationInput | undefined
-  readonly jitter?: number | undefined
-}
-
-/**
  * Client options; durations default to the spec's values (§7).
  *
  * @since 0.1.0
@@ -100,8 +86,11 @@ export interface Options {
   readonly helloTimeout?: Duration.DurationInput | undefined
   /** Default 25 s. */
   readonly authTimeout?: Duration.DurationInput | undefined
-  /** `false` ends the client at the first close; default: 1 s doubling to 60 s, ±20 % jitter. */
-  readonly reconnect?: false | Backoff | undefined
+  /**
+   * `false` ends the client at the first error; default (`true`): 1 s doubling to 60 s, ±20 % jitter,
+   * unlimited attempts.
+   */
+  readonly reconnect?: boolean | Reconnect.Options | undefined
   /** Settings the client may send. Default: the protocol's (none yet). */
   readonly registry?: Settings.Registry | undefined
 }
@@ -147,7 +136,7 @@ const spec = {
   pongTimeout: Duration.seconds(15),
   helloTimeout: Duration.seconds(10),
   authTimeout: Duration.seconds(25),
-  backoff: { initial: Duration.seconds(1), max: Duration.seconds(60), jitter: 0.2 }
+  reconnect: { initialDelay: Duration.seconds(1), maxDelay: Duration.seconds(60), jitter: 0.2 }
 } as const
 
 /** Checked options with durations resolved. */
@@ -158,19 +147,18 @@ interface Config {
   readonly pongTimeout: Duration.Duration
   readonly helloTimeout: Duration.Duration
   readonly authTimeout: Duration.Duration
-  readonly backoff: { readonly initial: Duration.Duration; readonly max: Duration.Duration; readonly jitter: number }
-  readonly reconnect: boolean
+  readonly reconnect: Reconnect.Policy
   readonly registry: Settings.Registry
 }
 
 const positive = (
-  name: string,
+  option: string,
   input: Duration.DurationInput | undefined,
   fallback: Duration.Duration
 ): Either.Either<Duration.Duration, ClientError.InvalidOptions> => {
   const duration = input === undefined ? fallback : Duration.decodeUnknown(input).pipe(Option.getOrUndefined)
   if (duration === undefined || !Duration.isFinite(duration) || Duration.toMillis(duration) <= 0) {
-    return Either.left(new ClientError.InvalidOptions({ detail: `${name} must be a positive duration` }))
+    return Either.left(new ClientError.InvalidOptions({ option, detail: "must be a positive duration" }))
   }
   return Either.right(duration)
 }
@@ -183,14 +171,10 @@ const config = (options: Options): Either.Either<Config, ClientError.InvalidOpti
     if (Duration.greaterThan(pingInterval, spec.maxPingInterval)) {
       return yield* Either.left(
         new ClientError.InvalidOptions({
-          detail: `pingInterval is ${Duration.toMillis(pingInterval)} ms; the server needs a ping at least every 30 s`
+          option: "pingInterval",
+          detail: `is ${Duration.toMillis(pingInterval)} ms; the server needs a ping at least every 30 s`
         })
       )
-    }
-    const backoff = options.reconnect === false ? {} : (options.reconnect ?? {})
-    const jitter = backoff.jitter ?? spec.backoff.jitter
-    if (!(jitter >= 0 && jitter < 1)) {
-      return yield* Either.left(new ClientError.InvalidOptions({ detail: "reconnect.jitter must be in [0, 1)" }))
     }
     return {
       url: options.url,
@@ -199,12 +183,7 @@ const config = (options: Options): Either.Either<Config, ClientError.InvalidOpti
       pongTimeout: yield* positive("pongTimeout", options.pongTimeout, spec.pongTimeout),
       helloTimeout: yield* positive("helloTimeout", options.helloTimeout, spec.helloTimeout),
       authTimeout: yield* positive("authTimeout", options.authTimeout, spec.authTimeout),
-      backoff: {
-        initial: yield* positive("reconnect.initial", backoff.initial, spec.backoff.initial),
-        max: yield* positive("reconnect.max", backoff.max, spec.backoff.max),
-        jitter
-      },
-      reconnect: options.reconnect !== false,
+      reconnect: yield* Reconnect.policy(options.reconnect, spec.reconnect),
       registry: options.registry ?? Settings.standard
     }
   })
@@ -223,6 +202,42 @@ interface Session {
   readonly ended: Effect.Effect<never, ClientError.ConnectionError>
 }
 
+/** What the client's connections share. */
+interface Shared {
+  readonly cfg: Config
+  readonly connector: Transport.Connector["Type"]
+  readonly state: SubscriptionRef.SubscriptionRef<State>
+  // Sliding: a subscriber that stops reading must not stall the connection that publishes.
+  readonly pongs: PubSub.PubSub<Pong>
+  readonly slot: Reconnect.Slot<Session, ClientError.ConnectionError>
+  /** The last settings asked for, sent again after each (re)authentication. */
+  settings: Uint8Array | undefined
+}
+
+/** One connection, from connect to its end. */
+interface Connection {
+  readonly shared: Shared
+  readonly transport: Transport.Transport
+  /** Failed once, with why the connection ended. */
+  readonly ended: Deferred.Deferred<never, ClientError.ConnectionError>
+  /** The hello and authentication timers. */
+  readonly timers: FiberSet.FiberSet
+  readonly scope: Scope.Scope
+  readonly outstanding: Array<Outstanding>
+  readonly established: (session: Session) => Effect.Effect<void>
+  phase: "hello" | "auth" | "ready"
+  authSentAt: number
+  session: Session | undefined
+  keepalive: Keepalive.Keepalive<Outstanding> | undefined
+}
+
+/** How a local cause closes the connection. */
+interface LocalClose {
+  readonly code: number
+  readonly reason: string
+  readonly terminate?: boolean
+}
+
 const pingBytes = Packet.encodeClient([Packet.ping]).pipe(Either.getOrThrow)
 
 const describeFrame = (frame: Transport.Frame): string =>
@@ -231,6 +246,196 @@ const describeFrame = (frame: Transport.Frame): string =>
     : frame.length === 0
       ? "an empty message"
       : Array.from(frame.subarray(0, 32), hex).join(" ")
+
+/**
+ * Ends the connection for a local cause, recorded before the close so that the close is not mistaken
+ * for the server's; a close the server already started stays the server's.
+ */
+const endWith = (conn: Connection, error: ClientError.ConnectionError, close: LocalClose): Effect.Effect<void> =>
+  Effect.flatMap(conn.transport.isOpen, (open) =>
+    open
+      ? Effect.flatMap(Deferred.fail(conn.ended, error), (first) =>
+          first
+            ? Effect.asVoid(
+                close.terminate
+                  ? conn.transport.terminate(close.code, close.reason)
+                  : conn.transport.close(close.code, close.reason)
+              )
+            : Effect.void
+        )
+      : Effect.void
+  )
+
+/** Closes with 1000 `reason` unless the phase ends within `limit` from now. */
+const startPhaseTimer = (conn: Connection, phase: "hello" | "auth", limit: Duration.Duration, reason: string) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    FiberSet.run(
+      conn.timers,
+      Effect.zipRight(
+        Deadline.sleepUntil(Deadline.after(now, limit)),
+        endWith(conn, new ClientError.Timeout({ phase, millis: Duration.toMillis(limit) }), { code: 1000, reason })
+      )
+    )
+  )
+
+const publish = (conn: Connection, pong: Pong) => PubSub.publish(conn.shared.pongs, pong)
+
+const ping = (
+  conn: Connection,
+  waiter: Deferred.Deferred<Pong, ClientError.ConnectionError> | undefined
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    if (yield* Deferred.isDone(conn.ended)) return
+    const entry: Outstanding = { sentAt: yield* Clock.currentTimeMillis, waiter }
+    conn.outstanding.push(entry)
+    yield* Effect.ignore(conn.transport.send(pingBytes))
+    if (conn.keepalive !== undefined) yield* conn.keepalive.sent(entry)
+  })
+
+/** Pongs answer the Pings in order: each settles the oldest outstanding one. */
+const onPong = (conn: Connection, time: bigint, now: number) => {
+  const entry = conn.outstanding.shift()
+  const pong = new Pong({
+    serverTime: time,
+    roundTrip: entry === undefined ? Option.none() : Option.some(Duration.millis(now - entry.sentAt)),
+    receivedAt: now,
+    source: entry === undefined ? "unsolicited" : "ping"
+  })
+  return Effect.all(
+    [
+      entry === undefined || conn.keepalive === undefined ? Effect.void : conn.keepalive.answered(entry),
+      entry?.waiter === undefined ? Effect.void : Deferred.succeed(entry.waiter, pong),
+      publish(conn, pong)
+    ],
+    { discard: true }
+  )
+}
+
+const onAuthenticated = (conn: Connection, time: bigint, now: number) =>
+  Effect.gen(function* () {
+    const { cfg, settings } = conn.shared
+    conn.phase = "ready"
+    yield* FiberSet.clear(conn.timers)
+    const roundTrip = Option.some(Duration.millis(now - conn.authSentAt))
+    yield* publish(conn, new Pong({ serverTime: time, roundTrip, receivedAt: now, source: "auth" }))
+    const session: Session = {
+      ping: (waiter) => ping(conn, waiter),
+      send: (bytes) => Effect.ignore(conn.transport.send(bytes)),
+      ended: Deferred.await(conn.ended)
+    }
+    conn.session = session
+    // The session first, then the settings: a `sendSettings` in between still reaches the server.
+    yield* conn.established(session)
+    if (settings !== undefined) yield* Effect.ignore(conn.transport.send(settings))
+    yield* SubscriptionRef.set(conn.shared.state, State.Authenticated({ since: now }))
+    conn.keepalive = yield* Keepalive.make<Outstanding>({
+      interval: cfg.pingInterval,
+      timeout: cfg.pongTimeout,
+      from: now,
+      ping: ping(conn, undefined),
+      onTimeout: endWith(conn, new ClientError.Timeout({ phase: "pong", millis: Duration.toMillis(cfg.pongTimeout) }), {
+        code: 1000,
+        reason: "pong timeout",
+        terminate: true
+      })
+    }).pipe(Scope.extend(conn.scope))
+  })
+
+const onHello = (conn: Connection, frame: Transport.Frame) =>
+  Effect.gen(function* () {
+    if (!Handshake.isHello(frame)) {
+      const error = new ClientError.BadHello({ received: describeFrame(frame) })
+      return yield* endWith(conn, error, { code: 1002, reason: "bad hello" })
+    }
+    yield* FiberSet.clear(conn.timers)
+    conn.phase = "auth"
+    conn.authSentAt = yield* Clock.currentTimeMillis
+    yield* Effect.ignore(conn.transport.send(Handshake.encodeAuth(conn.shared.cfg.key)))
+    yield* startPhaseTimer(conn, "auth", conn.shared.cfg.authTimeout, "authentication timeout")
+  })
+
+const expectedPong = (conn: Connection, detail: string) =>
+  endWith(conn, new ClientError.ProtocolViolation({ detail }), { code: 1002, reason: "expected a pong" })
+
+const onFrame = (conn: Connection, frame: Transport.Frame): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    // After a local cause ended the connection, late frames must not authenticate or count.
+    if (yield* Deferred.isDone(conn.ended)) return
+    if (conn.phase === "hello") return yield* onHello(conn, frame)
+    if (typeof frame === "string") {
+      if (conn.phase === "auth") return yield* expectedPong(conn, "text message instead of a Pong")
+      return yield* Effect.logWarning("ignoring a text message from the server")
+    }
+    const decoded = Packet.decodeServerMessage(frame)
+    const now = yield* Clock.currentTimeMillis
+    let packets = decoded.packets
+    if (conn.phase === "auth") {
+      const first = packets[0]
+      if (first === undefined) return yield* expectedPong(conn, `expected a pong, received ${describeFrame(frame)}`)
+      yield* onAuthenticated(conn, first.time, now)
+      packets = packets.slice(1)
+    }
+    for (const pong of packets) yield* onPong(conn, pong.time, now)
+    if (decoded.error !== undefined) {
+      yield* Effect.logWarning(`dropping the rest of a server message: ${decoded.error.message}`)
+    }
+  })
+
+/** One connection, from connect to its end; fails with why it ended, after `established` if it got that far. */
+const connection = (
+  shared: Shared,
+  established: (session: Session) => Effect.Effect<void>
+): Effect.Effect<never, ClientError.ConnectionError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const transport = yield* shared.connector.connect(shared.cfg.url, { maxMessageBytes: 64 * 1024 })
+    // Closing the client ends the connection politely, as servers and the CLI contract expect.
+    yield* Effect.addFinalizer(() => Effect.asVoid(transport.close(1000, "")))
+    const conn: Connection = {
+      shared,
+      transport,
+      ended: yield* Deferred.make<never, ClientError.ConnectionError>(),
+      timers: yield* FiberSet.make(),
+      scope: yield* Effect.scope,
+      outstanding: [],
+      established,
+      phase: "hello",
+      authSentAt: 0,
+      session: undefined,
+      keepalive: undefined
+    }
+    yield* startPhaseTimer(conn, "hello", shared.cfg.helloTimeout, "hello timeout")
+    yield* transport.frames.pipe(
+      Stream.runForEach((frame) => onFrame(conn, frame)),
+      Effect.catchAll((closed) => Deferred.fail(conn.ended, ClientError.fromCloseError(closed))),
+      Effect.forkScoped
+    )
+    const error = yield* Effect.flip(Deferred.await(conn.ended))
+    // Calls from now on wait for the next session; those waiting on this one learn why it ended.
+    if (conn.session !== undefined) yield* shared.slot.retire(conn.session)
+    for (const entry of conn.outstanding.splice(0)) {
+      if (entry.waiter !== undefined) yield* Deferred.fail(entry.waiter, error)
+    }
+    return yield* Effect.fail(error)
+  }).pipe(Effect.annotateLogs({ url: shared.cfg.url }))
+
+const minimumDelay = (error: ClientError.ConnectionError) =>
+  error._tag === "ConnectionClosed" ? CloseCode.minimumDelayOf(error.code) : undefined
+
+const ping_ = (shared: Shared): Effect.Effect<Pong, ClientError.ConnectionError> =>
+  Effect.gen(function* () {
+    const current = yield* shared.slot.await
+    const waiter = yield* Deferred.make<Pong, ClientError.ConnectionError>()
+    yield* current.ping(waiter)
+    return yield* Effect.raceFirst(Deferred.await(waiter), current.ended)
+  })
+
+const sendSettings = (shared: Shared, list: ReadonlyArray<Settings.Setting>) =>
+  Effect.gen(function* () {
+    shared.settings = yield* Packet.encodeClient([{ _tag: "Settings", settings: list }], shared.cfg.registry)
+    const current = shared.slot.current()
+    if (current !== undefined) yield* current.send(shared.settings)
+    else if (Option.isSome(shared.slot.ended())) yield* Effect.asVoid(shared.slot.await)
+  })
 
 /**
  * Starts a client in the current scope. The connection loop runs in the background; calls wait for
@@ -247,283 +452,31 @@ export const make = (
   Scope.Scope | Transport.Connector
 > =>
   Effect.gen(function* () {
-    const cfg = yield* config(options)
-    const connector = yield* Transport.Connector
-    const state = yield* SubscriptionRef.make<State>(State.Connecting({ attempt: 1 }))
-    // Sliding: a subscriber that stops reading must not stall the connection that publishes.
-    const pongs = yield* PubSub.sliding<Pong>(4096)
-    const end = yield* Deferred.make<void, ClientError.ConnectionError>()
-    /** The authenticated session, or the one to come; failed when the client ends. */
-    let nextSession = yield* Deferred.make<Session, ClientError.ConnectionError>()
-    let session: Session | undefined
-    let settings: Uint8Array | undefined
-
-    /** One connection, from connect to its end; fails with why it ended, after `authenticated` if it got that far. */
-    const connection = (
-      authenticated: Deferred.Deferred<void>
-    ): Effect.Effect<never, ClientError.ConnectionError, Scope.Scope> =>
-      Effect.gen(function* () {
-        const transport = yield* connector.connect(cfg.url, { maxMessageBytes: 64 * 1024 })
-        // Closing the client ends the connection politely, as servers and the CLI contract expect.
-        yield* Effect.addFinalizer(() => Effect.asVoid(transport.close(1000, "")))
-        const ended = yield* Deferred.make<never, ClientError.ConnectionError>()
-        const timers = yield* FiberSet.make()
-        const watchdog = yield* FiberHandle.make()
-        const scope = yield* Effect.scope
-        const outstanding: Array<Outstanding> = []
-        let phase: "hello" | "auth" | "ready" = "hello"
-        let authSentAt = 0
-
-        /**
-         * Ends the connection for a local cause, recorded before the close so that the close is not
-         * mistaken for the server's; a close the server already started stays the server's.
-         */
-        const endWith = (
-          error: ClientError.ConnectionError,
-          close: { readonly code: number; readonly reason: string; readonly terminate?: boolean }
-        ) =>
-          Effect.flatMap(transport.isOpen, (open) =>
-            open
-              ? Effect.flatMap(Deferred.fail(ended, error), (first) =>
-                  first
-                    ? close.terminate
-                      ? transport.terminate(close.code, close.reason)
-                      : transport.close(close.code, close.reason)
-                    : Effect.void
-                )
-              : Effect.void
-          )
-
-        const startTimer = (instant: number, onExpiry: Effect.Effect<unknown>) =>
-          FiberSet.run(timers, Effect.zipRight(Deadline.sleepUntil(instant), onExpiry))
-
-        /** One timer, for the oldest unanswered Ping. */
-        const watchOldest = Effect.suspend(() => {
-          const oldest = outstanding[0]
-          if (oldest === undefined) return FiberHandle.clear(watchdog)
-          return FiberHandle.run(
-            watchdog,
-            Effect.zipRight(
-              Deadline.sleepUntil(Deadline.after(oldest.sentAt, cfg.pongTimeout)),
-              endWith(new ClientError.Timeout({ phase: "pong", millis: Duration.toMillis(cfg.pongTimeout) }), {
-                code: 1000,
-                reason: "pong timeout",
-                terminate: true
-              })
-            )
-          )
-        })
-
-        const publish = (pong: Pong) => PubSub.publish(pongs, pong)
-
-        const onPong = (time: bigint, now: number) => {
-          const entry = outstanding.shift()
-          const pong = new Pong({
-            serverTime: time,
-            roundTrip: entry === undefined ? Option.none() : Option.some(Duration.millis(now - entry.sentAt)),
-            receivedAt: now,
-            source: entry === undefined ? "unsolicited" : "ping"
-          })
-          return Effect.all(
-            [
-              entry === undefined ? Effect.void : watchOldest,
-              entry?.waiter === undefined ? Effect.void : Deferred.succeed(entry.waiter, pong),
-              publish(pong)
-            ],
-            { discard: true }
-          )
-        }
-
-        const ping = (waiter: Deferred.Deferred<Pong, ClientError.ConnectionError> | undefined) =>
-          Effect.gen(function* () {
-            if (yield* Deferred.isDone(ended)) return
-            const entry: Outstanding = { sentAt: yield* Clock.currentTimeMillis, waiter }
-            outstanding.push(entry)
-            yield* Effect.ignore(transport.send(pingBytes))
-            if (outstanding.length === 1) yield* watchOldest
-          })
-
-        const onAuthenticated = (time: bigint, now: number) =>
-          Effect.gen(function* () {
-            phase = "ready"
-            yield* FiberSet.clear(timers)
-            yield* publish(
-              new Pong({
-                serverTime: time,
-                roundTrip: Option.some(Duration.millis(now - authSentAt)),
-                receivedAt: now,
-                source: "auth"
-              })
-            )
-            const current: Session = {
-              ping,
-              send: (bytes) => Effect.ignore(transport.send(bytes)),
-              ended: Deferred.await(ended)
-            }
-            // The session first, then the settings: a `sendSettings` in between still reaches the server.
-            session = current
-            if (settings !== undefined) yield* Effect.ignore(transport.send(settings))
-            yield* Deferred.succeed(nextSession, current)
-            yield* SubscriptionRef.set(state, State.Authenticated({ since: now }))
-            yield* Deferred.succeed(authenticated, undefined)
-            const pingFrom = (instant: number): Effect.Effect<never> =>
-              Effect.zipRight(
-                Effect.zipRight(Deadline.sleepUntil(instant), ping(undefined)),
-                Effect.suspend(() => pingFrom(Deadline.after(instant, cfg.pingInterval)))
-              )
-            yield* Effect.forkIn(pingFrom(Deadline.after(now, cfg.pingInterval)), scope)
-          })
-
-        const onFrame = (frame: Transport.Frame): Effect.Effect<void> =>
-          Effect.gen(function* () {
-            // After a local cause ended the connection, late frames must not authenticate or count.
-            if (yield* Deferred.isDone(ended)) return
-            if (phase === "hello") {
-              if (!Handshake.isHello(frame)) {
-                return yield* endWith(new ClientError.BadHello({ received: describeFrame(frame) }), {
-                  code: 1002,
-                  reason: "bad hello"
-                })
-              }
-              yield* FiberSet.clear(timers)
-              phase = "auth"
-              authSentAt = yield* Clock.currentTimeMillis
-              yield* Effect.ignore(transport.send(Handshake.encodeAuth(cfg.key)))
-              yield* startTimer(
-                Deadline.after(authSentAt, cfg.authTimeout),
-                endWith(new ClientError.Timeout({ phase: "auth", millis: Duration.toMillis(cfg.authTimeout) }), {
-                  code: 1000,
-                  reason: "authentication timeout"
-                })
-              )
-              return
-            }
-            if (typeof frame === "string") {
-              if (phase === "auth") {
-                return yield* endWith(new ClientError.ProtocolViolation({ detail: "text message instead of a Pong" }), {
-                  code: 1002,
-                  reason: "expected a pong"
-                })
-              }
-              return yield* Effect.logWarning("ignoring a text message from the server")
-            }
-            const decoded = Packet.decodeServerMessage(frame)
-            const now = yield* Clock.currentTimeMillis
-            let packets = decoded.packets
-            if (phase === "auth") {
-              const first = packets[0]
-              if (first === undefined) {
-                const detail = `expected a pong, received ${describeFrame(frame)}`
-                return yield* endWith(new ClientError.ProtocolViolation({ detail }), {
-                  code: 1002,
-                  reason: "expected a pong"
-                })
-              }
-              yield* onAuthenticated(first.time, now)
-              packets = packets.slice(1)
-            }
-            for (const pong of packets) yield* onPong(pong.time, now)
-            if (decoded.error !== undefined) {
-              yield* Effect.logWarning(`dropping the rest of a server message: ${decoded.error.message}`)
-            }
-          })
-
-        yield* startTimer(
-          Deadline.after(yield* Clock.currentTimeMillis, cfg.helloTimeout),
-          endWith(new ClientError.Timeout({ phase: "hello", millis: Duration.toMillis(cfg.helloTimeout) }), {
-            code: 1000,
-            reason: "hello timeout"
-          })
-        )
-        yield* transport.frames.pipe(
-          Stream.runForEach(onFrame),
-          Effect.catchAll((closed) => Deferred.fail(ended, ClientError.fromCloseError(closed))),
-          Effect.forkScoped
-        )
-        const error = yield* Effect.flip(Deferred.await(ended))
-        yield* retireSession
-        for (const entry of outstanding.splice(0)) {
-          if (entry.waiter !== undefined) yield* Deferred.fail(entry.waiter, error)
-        }
-        return yield* Effect.fail(error)
-      }).pipe(
-        Effect.onInterrupt(() => retireSession),
-        Effect.annotateLogs({ url: cfg.url })
-      )
-
-    /** The session is gone: calls from now on wait for the next one. */
-    const retireSession = Effect.suspend(() => {
-      session = undefined
-      return Effect.map(Deferred.isDone(nextSession), (done) => {
-        if (done) nextSession = Deferred.unsafeMake(FiberId.none)
-      })
-    })
-
-    /** The pause before reconnecting after `failures` failed connections in a row. */
-    const delayFor = (failures: number) =>
-      Effect.map(Random.next, (random) => {
-        const base = Math.min(
-          Duration.toMillis(cfg.backoff.max),
-          Duration.toMillis(cfg.backoff.initial) * 2 ** Math.min(failures - 1, 30)
-        )
-        return Duration.millis(Math.round(base * (1 + cfg.backoff.jitter * (2 * random - 1))))
-      })
-
-    /** Ends the client: the final state, then every waiter learns why (`error`, or that it was closed). */
-    const finish = (final: State, error: ClientError.ConnectionError | undefined) =>
-      Effect.gen(function* () {
-        yield* SubscriptionRef.set(state, final)
-        yield* Deferred.done(end, error === undefined ? Exit.void : Exit.fail(error))
-        yield* Deferred.fail(nextSession, error ?? new ClientError.ClientClosed())
-      })
-
-    const run = Effect.gen(function* () {
-      let failures = 0
-      while (true) {
-        yield* SubscriptionRef.set(state, State.Connecting({ attempt: failures + 1 }))
-        const authenticated = yield* Deferred.make<void>()
-        const error = yield* Effect.flip(Effect.scoped(connection(authenticated)))
-        // A connection that authenticated resets the backoff.
-        failures = (yield* Deferred.isDone(authenticated)) ? 1 : failures + 1
-        if (!cfg.reconnect || !ClientError.isRetryable(error)) {
-          return yield* finish(State.Failed({ error }), error)
-        }
-        const delay = yield* delayFor(failures)
-        yield* Effect.logInfo(`reconnecting in ${Duration.format(delay)}: ${error.message}`)
-        yield* SubscriptionRef.set(state, State.Waiting({ attempt: failures + 1, delay, error }))
-        yield* Effect.sleep(delay)
-      }
+    const shared: Shared = {
+      cfg: yield* config(options),
+      connector: yield* Transport.Connector,
+      state: yield* SubscriptionRef.make<State>(State.Connecting({ attempt: 1 })),
+      pongs: yield* PubSub.sliding<Pong>(4096),
+      slot: yield* Reconnect.makeSlot<Session, ClientError.ConnectionError>(),
+      settings: undefined
+    }
+    const running = yield* Reconnect.start({
+      policy: shared.cfg.reconnect,
+      slot: shared.slot,
+      connect: (_, established) => connection(shared, established),
+      isRetryable: ClientError.isRetryable,
+      minimumDelay,
+      publish: (state) => SubscriptionRef.set(shared.state, state)
     }).pipe(Effect.annotateLogs({ module: "RwwsClient" }))
-
-    const running = yield* Effect.forkScoped(run)
-
-    const close = Effect.gen(function* () {
-      yield* Fiber.interrupt(running)
-      if (!(yield* Deferred.isDone(end))) yield* finish(State.Closed(), undefined)
-    })
-    yield* Effect.addFinalizer(() => close)
-
-    const awaitSession = Effect.suspend(() => Deferred.await(nextSession))
-
     return RwwsClient.of({
-      pongs: Stream.fromPubSub(pongs).pipe(Stream.interruptWhen(Deferred.await(end))),
-      ping: Effect.gen(function* () {
-        const current = yield* awaitSession
-        const waiter = yield* Deferred.make<Pong, ClientError.ConnectionError>()
-        yield* current.ping(waiter)
-        return yield* Effect.raceFirst(Deferred.await(waiter), current.ended)
-      }),
-      sendSettings: (list) =>
-        Effect.gen(function* () {
-          settings = yield* Packet.encodeClient([{ _tag: "Settings", settings: list }], cfg.registry)
-          if (session !== undefined) yield* session.send(settings)
-          else if (yield* Deferred.isDone(end)) yield* Effect.asVoid(awaitSession)
-        }),
-      state: SubscriptionRef.get(state),
-      states: state.changes,
-      awaitAuthenticated: Effect.asVoid(awaitSession),
-      awaitEnd: Deferred.await(end),
-      close
+      pongs: Stream.fromPubSub(shared.pongs).pipe(Stream.interruptWhen(running.await)),
+      ping: ping_(shared),
+      sendSettings: (list) => sendSettings(shared, list),
+      state: SubscriptionRef.get(shared.state),
+      states: shared.state.changes,
+      awaitAuthenticated: Effect.asVoid(shared.slot.await),
+      awaitEnd: running.await,
+      close: running.close
     })
   })
 

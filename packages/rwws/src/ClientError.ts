@@ -3,31 +3,21 @@
  *
  * @since 0.1.0
  */
-import * as Transport from "@protokernel/wire/Transport"
+import { ClientClosed, ConnectionClosed, InvalidOptions } from "@protokernel/wire/SessionError"
+import type * as Transport from "@protokernel/wire/Transport"
 import * as Schema from "effect/Schema"
-import { InvalidAccessKey } from "./AccessKey.js"
+import type { InvalidAccessKey } from "./AccessKey.js"
 import * as CloseCode from "./CloseCode.js"
-import { PacketError } from "./PacketError.js"
+import type { PacketError } from "./PacketError.js"
 
 /**
- * The server closed the connection (its close frame came first), or the connection was lost (1006).
+ * The errors every protocol's client shares: a closed connection (`initiator` says which side
+ * closed), a client its owner closed, options the client refuses.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@protokernel/rwws/ConnectionClosed")(
-  "ConnectionClosed",
-  { code: Schema.Int, reason: Schema.String }
-) {
-  /** The code's name from the protocol's table, e.g. `"Unauthorized"`. */
-  get codeName(): string {
-    return CloseCode.nameOf(this.code)
-  }
-
-  override get message(): string {
-    return `closed ${this.code} (${CloseCode.nameOf(this.code)})${this.reason === "" ? "" : `: ${this.reason}`}`
-  }
-}
+export { ClientClosed, ConnectionClosed, InvalidOptions } from "@protokernel/wire/SessionError"
 
 /**
  * The first message was not the `6d 73` hello: the URL is not an rwws endpoint. Fatal.
@@ -75,36 +65,6 @@ export class Timeout extends Schema.TaggedError<Timeout>("@protokernel/rwws/Time
 }
 
 /**
- * Options the client refuses, e.g. a ping interval over 30 s.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidOptions extends Schema.TaggedError<InvalidOptions>("@protokernel/rwws/InvalidOptions")(
-  "InvalidOptions",
-  { detail: Schema.String }
-) {
-  override get message(): string {
-    return `invalid rwws client options: ${this.detail}`
-  }
-}
-
-/**
- * The client was closed by its owner.
- *
- * @since 0.1.0
- * @category errors
- */
-export class ClientClosed extends Schema.TaggedError<ClientClosed>("@protokernel/rwws/ClientClosed")(
-  "ClientClosed",
-  {}
-) {
-  override get message(): string {
-    return "the rwws client is closed"
-  }
-}
-
-/**
  * Why a connection ended, or why a call on a running client failed.
  *
  * @since 0.1.0
@@ -131,7 +91,7 @@ export type RwwsError = ConnectionError | InvalidOptions | InvalidAccessKey | Pa
 export const isRetryable = (error: ConnectionError): boolean => {
   switch (error._tag) {
     case "ConnectionClosed":
-      return CloseCode.reactionOf(error.code) === "retry"
+      return CloseCode.isRetryable(error.code)
     case "ProtocolViolation":
     case "Timeout":
     case "ConnectError":
@@ -148,4 +108,4 @@ export const isRetryable = (error: ConnectionError): boolean => {
  * @category constructors
  */
 export const fromCloseError = (error: Transport.CloseError): ConnectionClosed =>
-  new ConnectionClosed({ code: error.code, reason: error.reason })
+  new ConnectionClosed({ code: error.code, reason: error.reason, initiator: error.initiator })

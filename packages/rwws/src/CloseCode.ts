@@ -1,18 +1,12 @@
 /**
- * rwws close codes as data: what each means, whether a client may reconnect after it, and the
- * reasons the server sends.
+ * rwws close codes as data (wire's `Reconnect.CloseTable` shape): what each means, whether a client
+ * may reconnect after it, and the reasons the server sends.
  *
  * @since 0.1.0
  */
+import * as Reconnect from "@protokernel/wire/Reconnect"
+import type * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
-
-/**
- * How a client reacts to a close the server started (or a lost connection).
- *
- * @since 0.1.0
- * @category models
- */
-export type Reaction = "fatal" | "retry"
 
 /**
  * Every close code the protocol names (spec §5).
@@ -21,21 +15,21 @@ export type Reaction = "fatal" | "retry"
  * @category constants
  */
 export const table = {
-  1000: { name: "NormalClosure", reaction: "retry" },
-  1001: { name: "GoingAway", reaction: "retry" },
-  1002: { name: "ProtocolError", reaction: "fatal" },
-  1003: { name: "UnsupportedData", reaction: "fatal" },
-  1006: { name: "ConnectionLost", reaction: "retry" },
-  1007: { name: "InvalidData", reaction: "fatal" },
-  1009: { name: "MessageTooBig", reaction: "fatal" },
-  1011: { name: "InternalError", reaction: "retry" },
-  3000: { name: "Reserved", reaction: "retry" },
-  3001: { name: "Unauthorized", reaction: "fatal" },
-  3002: { name: "VersionMismatch", reaction: "fatal" },
-  3003: { name: "PingTimeout", reaction: "retry" },
-  3004: { name: "AccessKeyRevoked", reaction: "fatal" },
-  3005: { name: "ServerError", reaction: "retry" }
-} as const satisfies Record<number, { readonly name: string; readonly reaction: Reaction }>
+  1000: { name: "NormalClosure", retry: true },
+  1001: { name: "GoingAway", retry: true },
+  1002: { name: "ProtocolError", retry: false },
+  1003: { name: "UnsupportedData", retry: false },
+  1006: { name: "ConnectionLost", retry: true },
+  1007: { name: "InvalidData", retry: false },
+  1009: { name: "MessageTooBig", retry: false },
+  1011: { name: "InternalError", retry: true },
+  3000: { name: "Reserved", retry: true },
+  3001: { name: "Unauthorized", retry: false },
+  3002: { name: "VersionMismatch", retry: false },
+  3003: { name: "PingTimeout", retry: true },
+  3004: { name: "AccessKeyRevoked", retry: false },
+  3005: { name: "ServerError", retry: true }
+} as const satisfies Reconnect.CloseTable
 
 /**
  * A code from the table.
@@ -62,12 +56,22 @@ export const nameOf = (code: number): string => (isKnown(code) ? table[code].nam
 export const isKnown = (code: number): code is Known => Object.hasOwn(table, code)
 
 /**
- * The reaction to a server close. Codes the protocol does not name are retried, like 3005.
+ * Whether a client may reconnect after a server close. Codes the protocol does not name are retried,
+ * like 3005.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = (code: number): boolean => Reconnect.lookup(table, code)?.retry ?? true
+
+/**
+ * The least wait before reconnecting after `code`, if the protocol sets one (rwws sets none yet).
  *
  * @since 0.1.0
  * @category accessors
  */
-export const reactionOf = (code: number): Reaction => (isKnown(code) ? table[code].reaction : "retry")
+export const minimumDelayOf = (code: number): Duration.DurationInput | undefined =>
+  Reconnect.lookup(table, code)?.minimumDelay
 
 /**
  * A close the server sends: a code and its reason.

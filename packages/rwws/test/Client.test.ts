@@ -297,7 +297,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
       const server = yield* scripted((transport, index) =>
         index === 0 ? Effect.void : index === 1 ? transport.send(hex("6d73")) : honest(transport)
       )
-      const client = yield* Client.make({ ...options, reconnect: { initial: "1 second", jitter: 0 } })
+      const client = yield* Client.make({ ...options, reconnect: { initialDelay: "1 second", jitter: 0 } })
       yield* eventually(Effect.map(Ref.get(server.connections), (all) => all.length === 1))
       yield* TestClock.adjust("10 seconds")
       const first = yield* waitState(client, "Waiting")
@@ -355,7 +355,10 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
         const expected = fatal.includes(code) ? "Failed" : "Waiting"
         assert.strictEqual(outcome._tag, expected, `close ${code}`)
         if (outcome._tag === "Failed" || outcome._tag === "Waiting") {
-          assert.deepStrictEqual(outcome.error, new ClientError.ConnectionClosed({ code, reason: `closing ${code}` }))
+          assert.deepStrictEqual(
+            outcome.error,
+            new ClientError.ConnectionClosed({ code, reason: `closing ${code}`, initiator: "remote" })
+          )
         }
       }
     })
@@ -386,11 +389,14 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
       yield* scripted((transport, index) =>
         index === 0 ? authThen(transport, Effect.asVoid(transport.close(3005, "server error"))) : honest(transport)
       )
-      const client = yield* Client.make({ ...options, reconnect: { initial: "1 second", jitter: 0 } })
+      const client = yield* Client.make({ ...options, reconnect: { initialDelay: "1 second", jitter: 0 } })
       yield* client.awaitAuthenticated
       const first = yield* Effect.fork(client.ping)
       const failed = yield* Effect.flip(Fiber.join(first))
-      assert.deepStrictEqual(failed, new ClientError.ConnectionClosed({ code: 3005, reason: "server error" }))
+      assert.deepStrictEqual(
+        failed,
+        new ClientError.ConnectionClosed({ code: 3005, reason: "server error", initiator: "remote" })
+      )
       yield* waitState(client, "Waiting")
       const second = yield* Effect.fork(client.ping)
       yield* TestClock.adjust("1 second")
@@ -409,7 +415,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
             )
           : honest(transport)
       )
-      const client = yield* Client.make({ ...options, reconnect: { initial: "1 second", jitter: 0 } })
+      const client = yield* Client.make({ ...options, reconnect: { initialDelay: "1 second", jitter: 0 } })
       yield* client.sendSettings([])
       yield* TestClock.adjust("5 seconds")
       yield* TestClock.adjust("1 second")
@@ -444,7 +450,11 @@ describe("RwwsClient ↔ RwwsServer over ws on 127.0.0.1", () => {
       const error = yield* Effect.flip(client.awaitEnd)
       assert.deepStrictEqual(
         error,
-        new ClientError.ConnectionClosed({ code: 3001, reason: "unauthorized: invalid access key" })
+        new ClientError.ConnectionClosed({
+          code: 3001,
+          reason: "unauthorized: invalid access key",
+          initiator: "remote"
+        })
       )
       assert.strictEqual((yield* client.state)._tag, "Failed")
     }).pipe(Effect.provide(wsServer()))
@@ -459,7 +469,10 @@ describe("RwwsClient ↔ RwwsServer over ws on 127.0.0.1", () => {
       yield* Effect.sleep("20 millis")
       assert.strictEqual(yield* server.revoke(key32), 1)
       const error = yield* Effect.flip(Fiber.join(pongs))
-      assert.deepStrictEqual(error, new ClientError.ConnectionClosed({ code: 3004, reason: "access key revoked" }))
+      assert.deepStrictEqual(
+        error,
+        new ClientError.ConnectionClosed({ code: 3004, reason: "access key revoked", initiator: "remote" })
+      )
     }).pipe(Effect.provide(wsServer()))
   )
 
@@ -470,7 +483,7 @@ describe("RwwsClient ↔ RwwsServer over ws on 127.0.0.1", () => {
         url: server.url,
         accessKey: key32,
         pingInterval: "30 seconds",
-        reconnect: { initial: "20 millis" }
+        reconnect: { initialDelay: "20 millis" }
       })
       yield* client.awaitAuthenticated
       const waiting = yield* waitState(client, "Waiting")
@@ -486,7 +499,7 @@ describe("RwwsClient ↔ RwwsServer over ws on 127.0.0.1", () => {
       const client = yield* Client.make({
         url: "ws://127.0.0.1:1/api/ws",
         accessKey: key32,
-        reconnect: { initial: "10 millis" }
+        reconnect: { initialDelay: "10 millis" }
       })
       const waiting = yield* waitState(client, "Waiting")
       assert.isTrue(waiting._tag === "Waiting" && waiting.error._tag === "ConnectError")

@@ -17,8 +17,9 @@ const closePayload = (close: CloseCode.Close): string => {
 
 describe("CloseCode", () => {
   it("classifies the spec §5 table", () => {
-    for (const code of fatal) assert.strictEqual(CloseCode.reactionOf(code), "fatal", String(code))
-    for (const code of retry) assert.strictEqual(CloseCode.reactionOf(code), "retry", String(code))
+    for (const code of fatal) assert.isFalse(CloseCode.isRetryable(code), String(code))
+    for (const code of retry) assert.isTrue(CloseCode.isRetryable(code), String(code))
+    for (const code of [...fatal, ...retry]) assert.isUndefined(CloseCode.minimumDelayOf(code), String(code))
     assert.sameMembers(
       Object.keys(CloseCode.table).map(Number),
       [...fatal, ...retry],
@@ -33,7 +34,7 @@ describe("CloseCode", () => {
     assert.strictEqual(CloseCode.nameOf(4000), "Unknown")
     assert.isFalse(CloseCode.isKnown(1005))
     assert.isTrue(CloseCode.isKnown(1006))
-    for (const code of [1005, 3006, 4000, 4999, 0]) assert.strictEqual(CloseCode.reactionOf(code), "retry")
+    for (const code of [1005, 3006, 4000, 4999, 0]) assert.isTrue(CloseCode.isRetryable(code))
   })
 
   it("#16: the 3004 close payload", () => {
@@ -64,10 +65,10 @@ describe("CloseCode", () => {
   })
 
   it.prop(
-    "reactionOf: fatal exactly for 3001, 3002, 3004, 1002, 1003, 1007, 1009",
+    "isRetryable: false exactly for 3001, 3002, 3004, 1002, 1003, 1007, 1009",
     [FastCheck.oneof(FastCheck.constantFrom(...fatal, ...retry), FastCheck.integer({ min: 0, max: 65535 }))],
     ([code]) => {
-      assert.strictEqual(CloseCode.reactionOf(code), fatal.includes(code) ? "fatal" : "retry")
+      assert.strictEqual(CloseCode.isRetryable(code), !fatal.includes(code))
     },
     { fastCheck: fuzzParameters() }
   )

@@ -263,6 +263,8 @@ const failed = <E>(error: E): Failed<E> => Data.tagged<Failed<E>>("Failed")({ er
 export interface Slot<S, E> {
   /** The session in use, if any: a synchronous read for hot paths. */
   readonly current: () => S | undefined
+  /** Why the client ended, once it has. */
+  readonly ended: () => Option.Option<E>
   /** The current session, or the next one; fails once the client ended. */
   readonly await: Effect.Effect<S, E>
   /** As `await`, failing with `onTimeout()` if no session comes by `instant` (unix ms). */
@@ -333,6 +335,7 @@ export const makeSlot = <S, E>(): Effect.Effect<Slot<S, E>> =>
     const awaitSession = slotAwait(self)
     return {
       current: () => self.current,
+      ended: () => self.ended,
       await: awaitSession,
       awaitUntil: (instant, onTimeout) =>
         Effect.suspend(() =>

@@ -260,6 +260,7 @@ describe("Reconnect.makeSlot", () => {
       yield* slot.offer("b")
       assert.strictEqual(yield* Effect.flip(Fiber.join(waiting)), "gone")
       assert.strictEqual(yield* Effect.flip(slot.awaitUntil(0, () => "timed out")), "gone")
+      assert.deepStrictEqual(slot.ended(), Option.some("gone"))
       assert.strictEqual(slot.current(), undefined)
     })
   )
