@@ -5,20 +5,18 @@
  * @since 0.1.0
  */
 import * as Deadline from "@protokernel/wire/Deadline"
+import * as ServerSession from "@protokernel/wire/ServerSession"
 import * as Transport from "@protokernel/wire/Transport"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as FiberHandle from "effect/FiberHandle"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import type * as AccessKey from "./AccessKey.js"
 import * as CloseCode from "./CloseCode.js"
 import * as Handshake from "./Handshake.js"
@@ -104,19 +102,12 @@ export const make = (
     // Counts revocations, so that a lookup overtaken by one is asked again instead of admitting the key.
     let revocations = 0
 
-    const handle = (transport: Transport.Transport): Effect.Effect<void> =>
+    const handle = (session: ServerSession.Session): Effect.Effect<void, never, Scope.Scope> =>
       Effect.gen(function* () {
-        let phase: "auth" | "verifying" | "ready" | "closing" = "auth"
-        const deadline = yield* FiberHandle.make()
+        const { transport } = session
+        let phase: "auth" | "verifying" | "ready" = "auth"
 
-        const closeWith = (close: CloseCode.Close) =>
-          Effect.suspend(() => {
-            phase = "closing"
-            return Effect.zipRight(
-              Effect.logDebug(`closing ${close.code} ${close.reason}`),
-              Effect.asVoid(transport.close(close.code, close.reason))
-            )
-          })
+        const closeWith = (close: CloseCode.Close) => session.close(close)
 
         const sendPong = Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.ignore(transport.send(Packet.encodePong(BigInt(now))))
@@ -124,18 +115,15 @@ export const make = (
 
         // "More than" the window: at exactly the limit the client is still on time.
         const armPingDeadline = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          FiberHandle.run(
-            deadline,
-            Effect.zipRight(
-              Deadline.sleepUntil(Deadline.after(now, pingWindow) + 1),
-              closeWith(CloseCode.server.pingTimeout(Duration.toMillis(pingWindow)))
-            )
+          session.deadline(
+            Deadline.after(now, pingWindow) + 1,
+            CloseCode.server.pingTimeout(Duration.toMillis(pingWindow))
           )
         )
 
         const admit = (id: KeyStore.KeyId) =>
           Effect.gen(function* () {
-            if (phase !== "verifying") return
+            if (phase !== "verifying" || session.isClosing()) return
             phase = "ready"
             const sessions = live.get(id) ?? new Set()
             live.set(id, sessions.add(transport))
@@ -143,6 +131,7 @@ export const make = (
               Effect.sync(() => sessions.delete(transport) && sessions.size === 0 && live.delete(id))
             )
             yield* sendPong
+            // The ping deadline replaces the authentication deadline.
             yield* armPingDeadline
           })
 
@@ -167,15 +156,16 @@ export const make = (
             })
           )
 
+        // Frames after the close started never get here (ServerSession drops them).
         const onFrame = (frame: Transport.Frame): Effect.Effect<void, never, Scope.Scope> => {
           // Step −1 of §2.3, in every phase; `ws` enforces it too, other transports may not.
-          if (phase !== "closing" && byteLength(frame) > maxBytes) return closeWith(CloseCode.server.messageTooBig)
+          if (byteLength(frame) > maxBytes) return closeWith(CloseCode.server.messageTooBig)
           switch (phase) {
             case "auth": {
               const auth = Handshake.decodeAuth(frame)
               if (Either.isLeft(auth)) return closeWith(auth.left)
               phase = "verifying"
-              return Effect.asVoid(Effect.forkScoped(verify(auth.right)))
+              return session.fork(verify(auth.right))
             }
             case "ready": {
               if (typeof frame === "string") return closeWith(CloseCode.server.binaryFramesOnly)
@@ -186,37 +176,24 @@ export const make = (
               if (pings === 0) return Effect.void
               return Effect.zipRight(Effect.repeatN(sendPong, pings - 1), armPingDeadline)
             }
-            // While verifying, other messages are dropped; once closing, nothing matters.
+            // While verifying, other messages are dropped.
             case "verifying":
-            case "closing":
               return Effect.void
           }
         }
 
         const helloAt = yield* Clock.currentTimeMillis
-        yield* FiberHandle.run(
-          deadline,
-          Effect.zipRight(
-            Deadline.sleepUntil(Deadline.after(helloAt, authDeadline)),
-            Effect.suspend(() => (phase === "ready" ? Effect.void : closeWith(CloseCode.server.authTimedOut)))
-          )
-        )
+        yield* session.deadline(Deadline.after(helloAt, authDeadline), CloseCode.server.authTimedOut)
         yield* Effect.ignore(transport.send(Handshake.hello))
-        yield* transport.frames.pipe(Stream.runForEach(onFrame), Effect.ignore)
-      }).pipe(
-        Effect.scoped,
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.zipRight(
-                Effect.logError("session failed", cause),
-                Effect.asVoid(transport.close(CloseCode.server.serverError.code, CloseCode.server.serverError.reason))
-              )
-        ),
+        yield* session.forEachFrame(onFrame)
+      })
+
+    const serve = (transport: Transport.Transport): Effect.Effect<void> =>
+      ServerSession.run(transport, { internalError: CloseCode.server.serverError }, handle).pipe(
         Effect.annotateLogs({ module: "RwwsServer" })
       )
 
-    yield* Effect.forkScoped(server.run(handle, { shutdownClose: CloseCode.server.shuttingDown }))
+    yield* Effect.forkScoped(server.run(serve, { shutdownClose: CloseCode.server.shuttingDown }))
 
     return RwwsServer.of({
       url: `${server.url}${options.path ?? "/api/ws"}`,
