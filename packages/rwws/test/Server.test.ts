@@ -1,7 +1,7 @@
 import { KeyStore, Server } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Layer, Logger, LogLevel, Option, Ref, Supervisor, TestClock } from "effect"
 import {
   auth32Hex,
   hex,
@@ -409,6 +409,94 @@ describe("RwwsServer deadlines (TestClock, in-memory transport)", () => {
           Option.isSome(yield* (yield* KeyStore.KeyStore).verify(Uint8Array.from({ length: 32 }, (_, i) => i + 1)))
         )
       }).pipe(Effect.provide(memoryServer([], {}, store)))
+    })
+  )
+})
+
+/**
+ * The server with every fiber it starts tracked, and its debug logs (each close it starts logs
+ * `closing <code> <reason>`) recorded.
+ */
+const probedServer = Effect.gen(function* () {
+  const supervisor = yield* Supervisor.track
+  const logs: Array<string> = []
+  const logger = Logger.make(({ message }) => {
+    logs.push(String(message))
+  })
+  const server = yield* Server.make().pipe(
+    Effect.supervised(supervisor),
+    Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+    Logger.withMinimumLogLevel(LogLevel.Debug)
+  )
+  /** Fibers of the server still running. */
+  const running = Effect.map(supervisor.value, (fibers) => fibers.length)
+  /** Waits (yielding to other fibers) until the server runs `count` fibers; fails after many turns. */
+  const settlesAt = (count: number) =>
+    Effect.gen(function* () {
+      for (let turn = 0; turn < 1000; turn++) {
+        if ((yield* running) === count) return
+        yield* Effect.yieldNow()
+      }
+      assert.strictEqual(yield* running, count, "fibers still running")
+    })
+  yield* Effect.yieldNow()
+  return { server, logs, running, settlesAt }
+})
+
+/** The in-memory network and a key store, shared by the server and the raw clients. */
+const network = (store: Layer.Layer<KeyStore.KeyStore> = KeyStore.layerMemory([key32]).pipe(Layer.orDie)) =>
+  Layer.merge(Transport.layerMemory({ maxMessageBytes: Server.maxMessageBytes }), store)
+
+describe("RwwsServer connections leave nothing behind (TestClock, in-memory transport)", () => {
+  it.scoped("a connection the client closes stops its deadline timer and every fiber it started", () =>
+    Effect.gen(function* () {
+      const { server, logs, running, settlesAt } = yield* probedServer
+      const idle = yield* running
+      for (const authenticate of [false, true]) {
+        const client = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const client = authenticate ? yield* rawAuthenticated(server.url) : yield* rawConnect(server.url)
+            if (!authenticate) yield* client.next
+            assert.isAbove(yield* running, idle, "the connection runs fibers of its own")
+            yield* client.transport.close(1000, "bye")
+            return client
+          })
+        )
+        assert.isFalse(yield* client.transport.isOpen)
+        yield* settlesAt(idle)
+      }
+      // Neither the auth deadline (30 s) nor the ping deadline (32 s) of the closed connections fires.
+      yield* TestClock.adjust("10 minutes")
+      assert.deepStrictEqual(
+        logs.filter((line) => line.startsWith("closing")),
+        []
+      )
+      assert.strictEqual(yield* server.sessions, 0)
+    }).pipe(Effect.provide(network()))
+  )
+
+  it.scoped("a key lookup in flight when the connection closes is interrupted, and admits nobody", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const { store, lookups } = yield* instrumentedStore({ gate })
+      yield* Effect.gen(function* () {
+        const { server, settlesAt, running } = yield* probedServer
+        const idle = yield* running
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const client = yield* rawConnect(server.url)
+            yield* client.next
+            yield* client.send(hex(auth32Hex))
+            while ((yield* Ref.get(lookups)) === 0) yield* Effect.yieldNow()
+            yield* client.transport.close(1000, "bye")
+          })
+        )
+        yield* settlesAt(idle)
+        yield* Deferred.succeed(gate, undefined)
+        yield* TestClock.adjust("10 minutes")
+        assert.strictEqual(yield* server.sessions, 0)
+        yield* settlesAt(idle)
+      }).pipe(Effect.provide(network(store)))
     })
   )
 })
