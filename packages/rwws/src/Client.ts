@@ -280,7 +280,7 @@ const startPhaseTimer = (conn: Connection, phase: "hello" | "auth", limit: Durat
 
 const publish = (conn: Connection, pong: Pong) => PubSub.publish(conn.shared.pongs, pong)
 
-const ping = (
+const sendPing = (
   conn: Connection,
   waiter: Deferred.Deferred<Pong, ClientError.ConnectionError> | undefined
 ): Effect.Effect<void> =>
@@ -319,7 +319,7 @@ const onAuthenticated = (conn: Connection, time: bigint, now: number) =>
     const roundTrip = Option.some(Duration.millis(now - conn.authSentAt))
     yield* publish(conn, new Pong({ serverTime: time, roundTrip, receivedAt: now, source: "auth" }))
     const session: Session = {
-      ping: (waiter) => ping(conn, waiter),
+      ping: (waiter) => sendPing(conn, waiter),
       send: (bytes) => Effect.ignore(conn.transport.send(bytes)),
       ended: Deferred.await(conn.ended)
     }
@@ -332,7 +332,7 @@ const onAuthenticated = (conn: Connection, time: bigint, now: number) =>
       interval: cfg.pingInterval,
       timeout: cfg.pongTimeout,
       from: now,
-      ping: ping(conn, undefined),
+      ping: sendPing(conn, undefined),
       onTimeout: endWith(conn, new ClientError.Timeout({ phase: "pong", millis: Duration.toMillis(cfg.pongTimeout) }), {
         code: 1000,
         reason: "pong timeout",
@@ -421,7 +421,8 @@ const connection = (
 const minimumDelay = (error: ClientError.ConnectionError) =>
   error._tag === "ConnectionClosed" ? CloseCode.minimumDelayOf(error.code) : undefined
 
-const ping_ = (shared: Shared): Effect.Effect<Pong, ClientError.ConnectionError> =>
+/** A Ping on the current (or next) session, and its Pong. */
+const ping = (shared: Shared): Effect.Effect<Pong, ClientError.ConnectionError> =>
   Effect.gen(function* () {
     const current = yield* shared.slot.await
     const waiter = yield* Deferred.make<Pong, ClientError.ConnectionError>()
@@ -470,7 +471,7 @@ export const make = (
     }).pipe(Effect.annotateLogs({ module: "RwwsClient" }))
     return RwwsClient.of({
       pongs: Stream.fromPubSub(shared.pongs).pipe(Stream.interruptWhen(running.await)),
-      ping: ping_(shared),
+      ping: ping(shared),
       sendSettings: (list) => sendSettings(shared, list),
       state: SubscriptionRef.get(shared.state),
       states: shared.state.changes,
