@@ -1,6 +1,8 @@
 /**
  * One connection's life (§1.1, §2.1, §2.2): its state record, the init deadline (close 4202), the
- * receive loop, and the internal-error close (4000) when something fails unexpectedly.
+ * receive loop, and the internal-error close (4000) when something fails unexpectedly. One connection
+ * is one session (§1.1): everything it starts (the request being handled, streams, their files, timers)
+ * lives in its scope and ends when it ends.
  *
  * @internal
  */
@@ -9,8 +11,8 @@ import type * as Transport from "@protokernel/wire/Transport"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
-import type * as Scope from "effect/Scope"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as CloseCode from "../../CloseCode.js"
 import type { Identity } from "../../Server.js"
@@ -39,8 +41,8 @@ export interface Connection {
   /** A close was started: later messages are not read. */
   closing: boolean
   readonly streams: Map<string, Streams.ActiveStream>
-  /** The streams running in the background. */
-  readonly fibers: FiberSet.FiberSet<void>
+  /** What the connection starts lives here: closed when the connection ends, whoever ended it. */
+  readonly scope: Scope.Scope
 }
 
 /** IPv4 peers of a dual-stack socket show up as `::ffff:a.b.c.d`. */
@@ -49,6 +51,7 @@ const plainAddress = (address: string): string => (address.startsWith("::ffff:")
 /** @internal Serves one connection until it ends. */
 export const serve = (server: ServerContext, transport: Transport.Transport): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const connection: Connection = {
       server,
       id: server.nextConnectionId++,
@@ -62,15 +65,17 @@ export const serve = (server: ServerContext, transport: Transport.Transport): Ef
       failedInitializations: 0,
       closing: false,
       streams: new Map(),
-      fibers: yield* FiberSet.make<void>()
+      scope
     }
     server.connections.add(connection)
-    yield* Effect.addFinalizer(() => Effect.sync(() => server.connections.delete(connection)))
-    yield* Effect.forkScoped(initDeadline(connection, yield* Clock.currentTimeMillis))
-    yield* transport.frames.pipe(
-      Stream.runForEach((frame) => Receive.onFrame(connection, frame)),
-      Effect.ignore
+    // The first finalizer runs last: the session is listed until all it started has ended.
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.sync(() => server.connections.delete(connection))
     )
+    yield* Effect.forkIn(initDeadline(connection, yield* Clock.currentTimeMillis), scope)
+    // The end of the connection ends the request being handled too, and those still queued are dropped.
+    yield* Effect.raceFirst(receiveLoop(connection), Effect.asVoid(transport.closed))
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
@@ -81,6 +86,12 @@ export const serve = (server: ServerContext, transport: Transport.Transport): Ef
           )
     ),
     Effect.annotateLogs({ module: "BlazeauthServer" })
+  )
+
+const receiveLoop = (connection: Connection): Effect.Effect<void> =>
+  connection.transport.frames.pipe(
+    Stream.runForEach((frame) => Receive.onFrame(connection, frame)),
+    Effect.ignore
   )
 
 /** §2.2: no successful `initialize` within the deadline → close 4202. */

@@ -123,8 +123,15 @@ export const receive = (connection: Connection, frame: Transport.Frame, now: num
   return handle(connection, envelope.payload, app)
 }
 
-/** @internal `receive` with the clock read only when the rate limit needs it. */
+/**
+ * @internal `receive` for a message taken from the connection, unless a close was started or received
+ * meanwhile: requests still queued then are not run. The clock is read only when the rate limit needs it.
+ */
 export const onFrame = (connection: Connection, frame: Transport.Frame): Effect.Effect<void> =>
-  connection.server.config.rateLimit > 0
-    ? Effect.flatMap(Clock.currentTimeMillis, (now) => receive(connection, frame, now))
-    : Effect.suspend(() => receive(connection, frame, 0))
+  Effect.flatMap(connection.transport.isOpen, (open) =>
+    !open
+      ? Effect.void
+      : connection.server.config.rateLimit > 0
+        ? Effect.flatMap(Clock.currentTimeMillis, (now) => receive(connection, frame, now))
+        : receive(connection, frame, 0)
+  )

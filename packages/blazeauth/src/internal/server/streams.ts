@@ -1,7 +1,9 @@
 /**
  * Download streams (§4.3, §4.4): chunking into atomic header + binary pairs, the last chunk in the
- * terminal header with the checksums, pacing, the quota counted per chunk, early endings (stop 308,
- * logout 3, quota 304, read error 6), and the snapshot's `transfer_count` on completion.
+ * terminal header with the checksums, pacing, the quota counted per chunk sent, early endings (stop
+ * 308, logout 3, quota 304, read error 6), and the snapshot's `transfer_count` on completion. A stream
+ * belongs to its connection (§1.1): it runs in the connection's scope, reads nothing once the
+ * connection is closing, and a pair the connection could not take ends it, uncounted.
  *
  * @internal
  */
@@ -9,8 +11,8 @@ import type * as Uint64 from "@protokernel/wire/Uint64"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
-import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
 import * as Crypto from "node:crypto"
 import * as Status from "../../Status.js"
@@ -72,8 +74,9 @@ export const requestHalt = (stream: ActiveStream, status: Status.KnownName): Eff
   })
 
 /**
- * @internal Starts a stream; its file handle, if any, lives until the stream ends. The first header (or
- * the whole of a short stream) goes out before the next request is read (§1.6, §4.4 rule 9).
+ * @internal Starts a stream; its file handle, if any, lives until the stream ends, or the connection.
+ * The first header (or the whole of a short stream) goes out before the next request is read (§1.6,
+ * §4.4 rule 9); the rest runs in the background, in the connection's scope.
  */
 export const start = (
   connection: Connection,
@@ -85,7 +88,7 @@ export const start = (
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
     const config = connection.server.config
-    const scope = yield* Scope.make()
+    const scope = yield* Scope.fork(connection.scope, ExecutionStrategy.sequential)
     const release = Scope.close(scope, Exit.void)
     const stream: ActiveStream = {
       transferId,
@@ -105,7 +108,7 @@ export const start = (
       Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value ? Effect.void : release))
     )
     if (!more) return
-    yield* FiberSet.run(connection.fibers, Effect.ensuring(run(connection, stream), release))
+    yield* Effect.forkIn(Effect.ensuring(run(connection, stream), release), connection.scope)
   })
 
 const isPaced = (connection: Connection): boolean =>
@@ -133,7 +136,8 @@ const pace = (connection: Connection, stream: ActiveStream): Effect.Effect<void>
 
 /** Sends the next pair; `false` once the stream has ended. Lean: it runs once per chunk. */
 const step = (connection: Connection, stream: ActiveStream): Effect.Effect<boolean> =>
-  Effect.suspend(() => {
+  Effect.flatMap(connection.transport.isOpen, (open) => {
+    if (!open) return Effect.as(endUnsent(connection, stream, 0), false)
     const app = stream.app
     if (stream.halt !== null) return Effect.as(endHalted(connection, stream, stream.halt), false)
     const length = Math.min(connection.server.config.chunkSize, stream.file.size - stream.next)
@@ -175,19 +179,33 @@ const sendChunk = (connection: Connection, stream: ActiveStream, chunk: Uint8Arr
     ...(terminal ? terminalFields(stream) : {})
   })
   if (Either.isLeft(text)) return Effect.die(text.left)
+  // A stream whose last pair is going out can no longer be stopped: a stop now gets 308 at once.
   if (terminal) connection.streams.delete(stream.transferId)
-  stream.next += chunk.byteLength
-  stream.sent++
-  const written = Send.write(connection, [text.right, chunk])
-  if (terminal) {
-    return Effect.zipRight(
-      written,
-      Effect.zipRight(recordCompletion(stream), Effect.as(releaseLateHalt(stream), false))
-    )
-  }
-  if (last) return Effect.zipRight(written, Effect.as(complete(connection, stream, false), false))
-  return Effect.as(written, true)
+  return Effect.matchEffect(connection.transport.sendAll([text.right, chunk]), {
+    onFailure: () => Effect.as(endUnsent(connection, stream, chunk.byteLength), false),
+    onSuccess: () => {
+      stream.next += chunk.byteLength
+      stream.sent++
+      if (terminal) {
+        return Effect.zipRight(recordCompletion(stream), Effect.as(releaseLateHalt(stream), false))
+      }
+      if (last) return Effect.as(complete(connection, stream, false), false)
+      return Effect.succeed(true)
+    }
+  })
 }
+
+/**
+ * The connection is closing or gone: the stream ends where it is, with nothing more to write. The
+ * bytes of a pair that was not taken were never sent, so they leave the quota (§4.4 rule 4) and the
+ * download is not counted (rule 7).
+ */
+const endUnsent = (connection: Connection, stream: ActiveStream, unsent: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    stream.app.transferredBytes -= unsent
+    connection.streams.delete(stream.transferId)
+    return releaseLateHalt(stream)
+  })
 
 const terminalFields = (stream: ActiveStream) => ({
   status: Status.make("ok"),
@@ -208,12 +226,12 @@ const complete = (connection: Connection, stream: ActiveStream, first: boolean):
       ...(first ? { file_size: stream.file.size } : {}),
       ...terminalFields(stream)
     })
-    yield* Send.write(connection, [text])
-    yield* recordCompletion(stream)
+    const sent = yield* Effect.isSuccess(connection.transport.sendAll([text]))
+    if (sent) yield* recordCompletion(stream)
     yield* releaseLateHalt(stream)
   })
 
-/** §4.4 rule 7 */
+/** §4.4 rule 7: only a stream whose every pair the connection took. */
 const recordCompletion = (stream: ActiveStream): Effect.Effect<void> =>
   Effect.map(nowSeconds, (seconds) => {
     const file = stream.app.files.get(stream.file.name)
