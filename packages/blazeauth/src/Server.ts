@@ -9,6 +9,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as ServerSession from "@protokernel/wire/ServerSession"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -245,9 +246,15 @@ export const make = (
     }
     const server = yield* ServerContext.make(config, options.fixtures)
     yield* Effect.forkScoped(
-      transportServer.run((transport) => Connection.serve(server, transport), {
-        shutdownClose: { code: 1000, reason: "" }
-      })
+      transportServer.run(
+        (transport) =>
+          ServerSession.run(transport, { internalError: Connection.internalError }, (session) =>
+            Connection.serve(server, session)
+          ),
+        {
+          shutdownClose: { code: 1000, reason: "" }
+        }
+      )
     )
     return Control.make(server, transportServer.url, {
       unknownApplication: (application) => new UnknownApplication({ application }),

@@ -95,7 +95,6 @@ const overRateLimit = (connection: Connection, now: number): boolean => {
 
 /** @internal The receive rules of §1.6, in order, for one message received at `now`. */
 export const receive = (connection: Connection, frame: Transport.Frame, now: number): Effect.Effect<void> => {
-  if (connection.closing) return Effect.void
   const config = connection.server.config
   const size = typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame.byteLength
   if (size > config.maxMessageBytes) return Send.closeWith(connection, CloseCode.codes.messageTooBig)

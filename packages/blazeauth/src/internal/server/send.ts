@@ -74,16 +74,13 @@ export const internalError = (connection: Connection, usecase: Usecase.Any, id: 
   return respondStatus(connection, usecase, id, "internal_server_error")
 }
 
-/** @internal Starts a close; later messages are not read. */
+/** @internal Starts a close, once; later messages are not read. */
 export const close = (connection: Connection, code: number, reason: string): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    connection.closing = true
-    return Effect.asVoid(connection.transport.close(code, reason))
-  })
+  connection.session.close({ code, reason })
 
 /** @internal Closes with a code of §2.3 and its reason. */
 export const closeWith = (
   connection: Connection,
   code: CloseCode.Code,
   reason: string = CloseCode.reasons[code]
-): Effect.Effect<void> => Effect.zipRight(Effect.logDebug(`closing ${code} ${reason}`), close(connection, code, reason))
+): Effect.Effect<void> => close(connection, code, reason)

@@ -47,6 +47,7 @@ export const initialize = (
     }
     connection.app = app
     connection.clientId = request.client_id
+    yield* connection.session.clearDeadline
     yield* Send.respond(connection, Usecase.Initialize, {
       id: request.id,
       app_name: app.name,

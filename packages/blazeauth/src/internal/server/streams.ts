@@ -88,7 +88,7 @@ export const start = (
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
     const config = connection.server.config
-    const scope = yield* Scope.fork(connection.scope, ExecutionStrategy.sequential)
+    const scope = yield* Scope.fork(connection.session.scope, ExecutionStrategy.sequential)
     const release = Scope.close(scope, Exit.void)
     const stream: ActiveStream = {
       transferId,
@@ -108,7 +108,7 @@ export const start = (
       Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value ? Effect.void : release))
     )
     if (!more) return
-    yield* Effect.forkIn(Effect.ensuring(run(connection, stream), release), connection.scope)
+    yield* connection.session.fork(Effect.ensuring(run(connection, stream), release))
   })
 
 const isPaced = (connection: Connection): boolean =>
