@@ -9,7 +9,6 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as ServerSession from "@protokernel/wire/ServerSession"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -245,17 +244,7 @@ export const make = (
       return yield* new ServerConfigError({ detail: `chunk size must be within 1..${maxBinary} bytes` })
     }
     const server = yield* ServerContext.make(config, options.fixtures)
-    yield* Effect.forkScoped(
-      transportServer.run(
-        (transport) =>
-          ServerSession.run(transport, { internalError: Connection.internalError }, (session) =>
-            Connection.serve(server, session)
-          ),
-        {
-          shutdownClose: { code: 1000, reason: "" }
-        }
-      )
-    )
+    yield* Effect.forkScoped(Connection.serveAll(server, transportServer))
     return Control.make(server, transportServer.url, {
       unknownApplication: (application) => new UnknownApplication({ application }),
       invalidPanelEvent: (eventType) => new InvalidPanelEvent({ eventType })

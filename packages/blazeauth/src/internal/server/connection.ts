@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type * as ServerSession from "@protokernel/wire/ServerSession"
+import * as ServerSession from "@protokernel/wire/ServerSession"
 import type * as Transport from "@protokernel/wire/Transport"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -84,3 +84,13 @@ export const serve = (server: ServerContext, session: ServerSession.Session): Ef
       Effect.asVoid(transport.closed)
     )
   }).pipe(Effect.annotateLogs({ module: "BlazeauthServer" }))
+
+/** @internal Serves every connection of the transport server until interrupted; then they close with 1000. */
+export const serveAll = (
+  server: ServerContext,
+  transportServer: Transport.TransportServer["Type"]
+): Effect.Effect<never> =>
+  transportServer.run(
+    (transport) => ServerSession.run(transport, { internalError }, (session) => serve(server, session)),
+    { shutdownClose: { code: 1000, reason: "" } }
+  )
