@@ -67,7 +67,7 @@ export const serve = (server: ServerContext, session: ServerSession.Session): Ef
       streams: new Map()
     }
     server.connections.add(connection)
-    // The first finalizer runs last: the session is listed until all it started has ended.
+    // Added before anything the connection starts, so it runs after all of that has ended.
     yield* Scope.addFinalizer(
       session.scope,
       Effect.sync(() => server.connections.delete(connection))
@@ -83,7 +83,7 @@ export const serve = (server: ServerContext, session: ServerSession.Session): Ef
       session.forEachFrame((frame) => Receive.onFrame(connection, frame)),
       Effect.asVoid(transport.closed)
     )
-  }).pipe(Effect.annotateLogs({ module: "BlazeauthServer" }))
+  })
 
 /** @internal Serves every connection of the transport server until interrupted; then they close with 1000. */
 export const serveAll = (
@@ -91,6 +91,9 @@ export const serveAll = (
   transportServer: Transport.TransportServer["Type"]
 ): Effect.Effect<never> =>
   transportServer.run(
-    (transport) => ServerSession.run(transport, { internalError }, (session) => serve(server, session)),
+    (transport) =>
+      ServerSession.run(transport, { internalError }, (session) => serve(server, session)).pipe(
+        Effect.annotateLogs({ module: "BlazeauthServer" })
+      ),
     { shutdownClose: { code: 1000, reason: "" } }
   )
