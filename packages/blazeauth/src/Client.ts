@@ -1,33 +1,24 @@
 /**
  * The Blazeauth client SDK: one connection (session) at a time, initialized and optionally authorized
  * at once, every usecase as a typed method, downloads as verified and resumable streams (see
- * `Download`), panel events as a stream, keepalive pings with round-trip times, and optional
- * reconnection with backoff.
- *
- * Receive rules follow spec §1.5 exactly: a frame that is not an envelope, or that breaks the binary
- * binding of §4.5, closes the connection with 1002 and fails every pending call with
- * `ProtocolViolation`; anything else that cannot be matched to a call is logged and dropped; a response
- * that matches a call but has the wrong type or a bad field fails that call only.
- *
- * Secrets (API key, passwords, licenses) are `Redacted` end to end. Errors and logs name fields,
- * never the values received, so nothing the server echoes can leak a secret either.
+ * `Download`), panel events as a stream, keepalive pings with round-trip times, and reconnection with
+ * backoff (on by default). Receive rules follow spec §1.5. Secrets (API key, passwords, licenses) are
+ * `Redacted` end to end; errors and logs name fields, never the values received.
  *
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Transport from "@protokernel/wire/Transport"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
+import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type * as ClientError from "./ClientError.js"
@@ -38,11 +29,6 @@ import * as Methods from "./internal/client/methods.js"
 import * as Responses from "./internal/client/responses.js"
 import type * as Model from "./Model.js"
 import type * as PanelEvent from "./PanelEvent.js"
-import * as Status from "./Status.js"
-
-// ---------------------------------------------------------------------------------------------------
-// Models
-// ---------------------------------------------------------------------------------------------------
 
 /**
  * `credentials_type`: 0 = login/password, 1 = e-mail/password (spec §7).
@@ -121,7 +107,24 @@ export type SessionValueOptions = {
 }
 
 /**
- * Client options. Durations are in milliseconds and default to the spec's client values (§8).
+ * How the client reconnects (§2.3): `initialDelay` (1 s) doubling to `maxDelay` (30 s), each delay
+ * moved by ±`jitter` (0.2), at least 60 s after a 4201 close; `maxAttempts` failed connections in a
+ * row (default unlimited) end the client. `schedule`, when given, replaces the built-in delays: it
+ * receives each error and the client gives up when it is done.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReconnectOptions {
+  readonly initialDelay?: Duration.DurationInput | undefined
+  readonly maxDelay?: Duration.DurationInput | undefined
+  readonly jitter?: number | undefined
+  readonly maxAttempts?: number | undefined
+  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
+}
+
+/**
+ * Client options. Durations default to the spec's client values (§8).
  *
  * @since 0.1.0
  * @category models
@@ -137,20 +140,22 @@ export interface Options {
   readonly auth?: Authorization | undefined
   /**
    * Reconnect after the closes §2.3 calls transient (server closes 1000, 1006, 4000, 4201, local ping
-   * timeouts), with backoff 1 s doubling to 30 s, ±20 % jitter (at least 60 s after 4201). Default false.
+   * timeouts, failed connects), once a first session was established. Default on; `false` turns it off.
    */
-  readonly reconnect?: boolean | undefined
-  /** Keepalive ping interval, from the moment `initialize` succeeds. Default 20000; 0 turns pings off. */
-  readonly pingIntervalMillis?: number | undefined
-  /** A ping unanswered this long means the connection is dead. Default 20000. */
-  readonly pingTimeoutMillis?: number | undefined
-  /** How long a call waits, for a session and then for its response. Default 30000. */
-  readonly requestTimeoutMillis?: number | undefined
+  readonly reconnect?: boolean | ReconnectOptions | undefined
+  /** Keepalive ping interval, from the moment `initialize` succeeds. Default 20 s; zero turns pings off. */
+  readonly pingInterval?: Duration.DurationInput | undefined
+  /** A ping unanswered this long means the connection is dead. Default 20 s. */
+  readonly pingTimeout?: Duration.DurationInput | undefined
+  /** How long a call waits, for a session and then for its response. Default 30 s. */
+  readonly requestTimeout?: Duration.DurationInput | undefined
   /**
-   * How long `initialize` waits for its response. Default 30000: the 15 s init deadline is the
+   * How long `initialize` waits for its response. Default 30 s: the 15 s init deadline is the
    * server's (close 4202); the client only fails with `Timeout` when nothing at all comes back.
    */
-  readonly initializeTimeoutMillis?: number | undefined
+  readonly initializeTimeout?: Duration.DurationInput | undefined
+  /** A download with no header for this long fails with `Timeout` and is stopped (§4.5). Default 30 s. */
+  readonly transferIdleTimeout?: Duration.DurationInput | undefined
   /** Whether `panelEventSubscribe` sends its request. Default false: it resolves locally, using no id. */
   readonly sendPanelEventSubscribe?: boolean | undefined
   /** Largest `chunk_size` a type-8 header may announce; above it is a protocol violation. Default 16 MiB. */
@@ -160,16 +165,6 @@ export interface Options {
    * socket. At least one chunk is always accepted. Default 2 MiB.
    */
   readonly downloadBufferBytes?: number | undefined
-  /** A download with no header for this long fails with `Timeout` and is stopped (§4.5). Default 30000. */
-  readonly transferIdleTimeoutMillis?: number | undefined
-  /**
-   * With `reconnect`, failed reconnection attempts in a row after which the client gives up (and fails
-   * with the last error). Default: no limit.
-   */
-  readonly maxReconnectAttempts?: number | undefined
-  /** The reconnection backoff: first delay and cap, in milliseconds. Default 1000 and 30000 (§2.3). */
-  readonly reconnectBackoff?:
-    { readonly initialMillis?: number | undefined; readonly maxMillis?: number | undefined } | undefined
 }
 
 /**
@@ -186,10 +181,10 @@ export type AuthorizationKind = "license" | "account"
  * - `Connecting`: opening a connection and initializing (and authorizing, with `Options.auth`).
  *   `attempt` is 1 for the first connection, then the number of the reconnection attempt.
  * - `Initialized` / `Authorized`: a session is ready; calls go out at once.
- * - `Disconnected`: the last connection ended with `error`; reconnection attempt number `attempt`
+ * - `Waiting`: the last connection ended with `error`; reconnection attempt number `attempt`
  *   starts after `delay` (attempts count from 1 after every established session).
  * - `Failed`: the client ended with `error` (terminal close, protocol violation, failed re-authorization…).
- * - `Closed`: the user closed the client.
+ * - `Closed`: the user closed the client (calls fail with `ClientClosed`).
  *
  * @since 0.1.0
  * @category models
@@ -198,7 +193,7 @@ export type State = Data.TaggedEnum<{
   Connecting: { readonly attempt: number }
   Initialized: { readonly application: Model.Application }
   Authorized: { readonly application: Model.Application; readonly kind: AuthorizationKind }
-  Disconnected: {
+  Waiting: {
     readonly attempt: number
     readonly delay: Duration.Duration
     readonly error: ClientError.BlazeauthError
@@ -233,8 +228,8 @@ export interface Client {
   /** The application of the current session (`app_name`, `app_version`), read again after each reconnection. */
   readonly application: Effect.Effect<Model.Application>
   /** Sends a `ping` now; succeeds with the round-trip time. No answer within the ping timeout fails with `PingTimeout`. */
-  readonly ping: () => Effect.Effect<Duration.Duration, ClientError.CallError>
-  /** The round-trip time of the latest answered ping (keepalive or `ping()`), if any. */
+  readonly ping: Effect.Effect<Duration.Duration, ClientError.CallError>
+  /** The round-trip time of the latest answered ping (keepalive or `ping`), if any. */
   readonly latestRtt: Effect.Effect<Option.Option<Duration.Duration>>
   /** Creates an account. Status 5 (`too_many_requests`) carries `retry_after`: read it with `retryAfter`. */
   readonly createAccount: (request: CreateAccountRequest) => Effect.Effect<void, ClientError.CallError>
@@ -247,7 +242,7 @@ export interface Client {
   /** Links a license to the authorized account. */
   readonly linkLicense: (license: Redacted.Redacted<string>) => Effect.Effect<void, ClientError.CallError>
   /** Drops the authorization; the session stays initialized. */
-  readonly logout: () => Effect.Effect<void, ClientError.CallError>
+  readonly logout: Effect.Effect<void, ClientError.CallError>
   /**
    * Blacklists this client (and its license or account). Succeeds when the response has a success
    * status, or when the server closes with 4203 or 1000 while the call is pending; fails when the
@@ -257,7 +252,7 @@ export interface Client {
   /** A protected file's checksum, size and transfer statistics. */
   readonly getFileMetadata: (filename: string) => Effect.Effect<Model.FileMetadata, ClientError.CallError>
   /** Open, initialized sessions of the application, this one included. */
-  readonly getOnlineUsersCount: () => Effect.Effect<number, ClientError.CallError>
+  readonly getOnlineUsersCount: Effect.Effect<number, ClientError.CallError>
   /** A variable's content. */
   readonly getVariable: (name: string) => Effect.Effect<string, ClientError.CallError>
   /** Stores a value in this connection's session store (always sends `ttl`, `null` when none is given). */
@@ -269,9 +264,9 @@ export interface Client {
   /** Reads a value from this connection's session store. */
   readonly getSessionValue: (key: string) => Effect.Effect<string, ClientError.CallError>
   /** The session's license as it is now. 101–103 fail with a `StatusError` whose payload has the license fields. */
-  readonly getCurrentLicense: () => Effect.Effect<Model.LicenseInfo, ClientError.CallError>
+  readonly getCurrentLicense: Effect.Effect<Model.LicenseInfo, ClientError.CallError>
   /** The session's account as it is now. 203 fails with a `StatusError` whose payload has the account fields. */
-  readonly getCurrentAccount: () => Effect.Effect<Model.AccountInfo, ClientError.CallError>
+  readonly getCurrentAccount: Effect.Effect<Model.AccountInfo, ClientError.CallError>
   /**
    * Starts downloading a protected file (§4) and succeeds once the server's first header arrived: a
    * rejection fails with its `StatusError`. If the connection drops with a retryable close while the
@@ -307,7 +302,7 @@ export interface Client {
     FileSystem.FileSystem
   >
   /** Reserved no-op (events are always pushed): resolves locally unless `Options.sendPanelEventSubscribe`. */
-  readonly panelEventSubscribe: () => Effect.Effect<void, ClientError.CallError>
+  readonly panelEventSubscribe: Effect.Effect<void, ClientError.CallError>
   /**
    * Panel events from the moment the stream starts running, across reconnections; ends when the
    * client ends. Use `subscribePanelEvents` to be subscribed before the stream is handed out.
@@ -319,7 +314,7 @@ export interface Client {
   readonly state: Effect.Effect<State>
   /** The current state, then every change. */
   readonly states: Stream.Stream<State>
-  /** Closes the connection with 1000, fails pending calls with `ConnectionClosed` (local) and stops reconnecting. */
+  /** Closes the connection with 1000, fails pending and later calls with `ClientClosed` and stops reconnecting. */
   readonly close: Effect.Effect<void>
 }
 
@@ -345,13 +340,7 @@ export const defaults = Config.defaults
  * @since 0.1.0
  * @category errors
  */
-export const retryAfter = (error: ClientError.CallError): Option.Option<Duration.Duration> =>
-  error._tag === "StatusError" &&
-  error.status.code === Status.codes.too_many_requests &&
-  Predicate.hasProperty(error.payload, "retry_after") &&
-  typeof error.payload.retry_after === "number"
-    ? Option.some(Duration.seconds(error.payload.retry_after))
-    : Option.none()
+export const retryAfter: (error: ClientError.CallError) => Option.Option<Duration.Duration> = Responses.retryAfter
 
 /**
  * The license fields carried by a `StatusError` of `auth_by_license` or `get_current_license`
@@ -361,12 +350,8 @@ export const retryAfter = (error: ClientError.CallError): Option.Option<Duration
  * @since 0.1.0
  * @category errors
  */
-export const licenseInfoOf = (error: ClientError.CallError): Effect.Effect<Option.Option<Model.LicenseInfo>> =>
-  Effect.map(Clock.currentTimeMillis, (now) =>
-    error._tag === "StatusError" && Responses.isLicenseFields(error.payload)
-      ? Either.getRight(Responses.toLicenseInfo(error.usecase, error.payload, now))
-      : Option.none()
-  )
+export const licenseInfoOf: (error: ClientError.CallError) => Effect.Effect<Option.Option<Model.LicenseInfo>> =
+  Responses.licenseInfoOf
 
 /**
  * The account fields carried by a `StatusError` of `get_current_account` (203, spec §3.2 #17). A
@@ -375,12 +360,8 @@ export const licenseInfoOf = (error: ClientError.CallError): Effect.Effect<Optio
  * @since 0.1.0
  * @category errors
  */
-export const accountInfoOf = (error: ClientError.CallError): Effect.Effect<Option.Option<Model.AccountInfo>> =>
-  Effect.map(Clock.currentTimeMillis, (now) =>
-    error._tag === "StatusError" && Responses.isAccountFields(error.payload)
-      ? Either.getRight(Responses.toAccountInfo(error.usecase, error.payload, now))
-      : Option.none()
-  )
+export const accountInfoOf: (error: ClientError.CallError) => Effect.Effect<Option.Option<Model.AccountInfo>> =
+  Responses.accountInfoOf
 
 /**
  * Starts a client in the current scope: connects, sends `initialize` at once, then authorizes with

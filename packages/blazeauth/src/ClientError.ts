@@ -94,13 +94,13 @@ export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/b
 }
 
 /**
- * The connection ended: the server closed it (its close frame came first), it was lost (1006), or the
- * user closed the client (`initiator` "local").
+ * The connection ended: the server closed it (its close frame came first), it was lost (1006), or
+ * the client closed it for a local cause (`initiator` "local").
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@protokernel/blazeauth/ConnectionClosed")(
+export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@protokernel/wire/ConnectionClosed")(
   "ConnectionClosed",
   {
     code: Schema.Int,
@@ -120,8 +120,39 @@ export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@pro
 }
 
 /**
- * A local pre-check failed before anything was sent (`client_id` outside 4–64 characters, a bad
- * `transfer_id` or resume token).
+ * What every call fails with once the user closed the client (calls in flight at that moment too).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClientClosed extends Schema.TaggedError<ClientClosed>("@protokernel/wire/ClientClosed")(
+  "ClientClosed",
+  {}
+) {
+  override get message(): string {
+    return "the client is closed"
+  }
+}
+
+/**
+ * An option the client refuses (including a `clientId` outside 4–64 characters, the spec's local
+ * pre-check of §3.2 #1), named by its path (e.g. `reconnect.jitter`), with why.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>("@protokernel/wire/InvalidOptions")(
+  "InvalidOptions",
+  { option: Schema.String, detail: Schema.String }
+) {
+  override get message(): string {
+    return `invalid option ${this.option}: ${this.detail}`
+  }
+}
+
+/**
+ * A call's local pre-check failed before anything was sent (a bad `transfer_id`, resume token,
+ * offset or ttl).
  *
  * @since 0.1.0
  * @category errors
@@ -196,18 +227,45 @@ export class DownloadFileError extends Schema.TaggedError<DownloadFileError>(
 export type TransferError = CallError | TransferIntegrityError | FileChecksumMismatch
 
 /**
- * Any error of a client call.
+ * Any error of a client call. `ConnectError` is why a client that could not reconnect ended.
  *
  * @since 0.1.0
  * @category errors
  */
 export type CallError =
-  StatusError | ProtocolViolation | MalformedResponse | Timeout | PingTimeout | ConnectionClosed | InvalidArgument
+  | StatusError
+  | ProtocolViolation
+  | MalformedResponse
+  | Timeout
+  | PingTimeout
+  | ConnectionClosed
+  | ClientClosed
+  | InvalidArgument
+  | Transport.ConnectError
 
 /**
- * Any error of the client: a call error, or a connection that could not be opened.
+ * Any error of the client: a call error, or options it refuses.
  *
  * @since 0.1.0
  * @category errors
  */
-export type BlazeauthError = CallError | Transport.ConnectError
+export type BlazeauthError = CallError | InvalidOptions
+
+/**
+ * Whether a reconnecting client tries again after this error ended a connection (§2.3): a close
+ * the server started with a retryable code, a lost connection, a ping timeout, a failed connect.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = (error: BlazeauthError): boolean => {
+  switch (error._tag) {
+    case "ConnectionClosed":
+      return error.isRetryable
+    case "PingTimeout":
+    case "ConnectError":
+      return true
+    default:
+      return false
+  }
+}

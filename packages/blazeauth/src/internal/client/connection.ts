@@ -136,7 +136,7 @@ export const open = (
     return connection
   })
 
-const closedByUser = new ClientError.ConnectionClosed({ code: 1000, reason: "", initiator: "local" })
+const clientClosed = new ClientError.ClientClosed()
 
 const fromClose = (closed: Transport.CloseError) =>
   new ClientError.ConnectionClosed({ code: closed.code, reason: closed.reason, initiator: closed.initiator })
@@ -146,7 +146,7 @@ const closeOnExit = (connection: Connection) =>
   Effect.gen(function* () {
     const transport = connection.transport
     if (connection.endError === undefined) {
-      if (yield* transport.isOpen) yield* endWith(connection, closedByUser, transport.close(1000, ""))
+      if (yield* transport.isOpen) yield* endWith(connection, clientClosed, transport.close(1000, ""))
       else yield* settle(connection, fromClose(yield* transport.closed))
     }
     yield* transport.close(1000, "")

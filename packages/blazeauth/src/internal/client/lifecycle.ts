@@ -12,7 +12,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
-import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as Client from "../../Client.js"
@@ -22,8 +21,9 @@ import * as Model from "../../Model.js"
 import type * as PanelEvent from "../../PanelEvent.js"
 import type * as Usecase from "../../Usecase.js"
 import type * as DownloadImpl from "../download.js"
-import { type Config, defaults } from "./config.js"
+import type { Config } from "./config.js"
 import type * as Connection from "./connection.js"
+import * as Reconnect from "./reconnect.js"
 import * as Session from "./session.js"
 
 const State = Data.taggedEnum<Client.State>()
@@ -39,7 +39,7 @@ export interface Lifecycle {
   readonly events: PubSub.PubSub<PanelEvent.PanelEvent>
   readonly latestRtt: Ref.Ref<Option.Option<Duration.Duration>>
   /** Completed when the first session is ready, or failed with why it never was. */
-  readonly firstReady: Deferred.Deferred<void, ClientError.BlazeauthError>
+  readonly firstReady: Deferred.Deferred<void, ClientError.CallError>
   readonly listener: Session.Listener
   /** The current session, or the next one; calls wait on it while the client reconnects. */
   slot: Deferred.Deferred<Session.Session, ClientError.CallError>
@@ -62,7 +62,7 @@ export const make = (config: Config): Effect.Effect<Lifecycle, never, Transport.
       shared: { events, latestRtt },
       events,
       latestRtt,
-      firstReady: yield* Deferred.make<void, ClientError.BlazeauthError>(),
+      firstReady: yield* Deferred.make<void, ClientError.CallError>(),
       listener: {
         established: (session) => established(lifecycle, session),
         ended: (session) => retire(lifecycle, session),
@@ -110,24 +110,17 @@ const retire = (lifecycle: Lifecycle, session: Session.Session) =>
     )
   })
 
-const closedByUser = new ClientError.ConnectionClosed({ code: 1000, reason: "", initiator: "local" })
+const clientClosed = new ClientError.ClientClosed()
 
-/**
- * Stands for a `ConnectError` where a call error is needed (a reconnection that failed for good): a
- * lost connection whose reason says why; only `make` ever sees the original.
- */
-const lostBeforeSession = (error: Transport.ConnectError) =>
-  new ClientError.ConnectionClosed({ code: 1006, reason: `reconnection failed: ${error.detail}`, initiator: "remote" })
-
-/** Ends the client: the final state, then every waiter learns why. */
+/** Ends the client: the final state, then every waiter learns why (a failed connect stays a `ConnectError`). */
 export const finish = (
   lifecycle: Lifecycle,
   final: Client.State,
-  error: ClientError.BlazeauthError | undefined
+  error: ClientError.CallError | undefined
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
     if (lifecycle.clientEnd !== undefined) return
-    const end = error === undefined ? closedByUser : error._tag === "ConnectError" ? lostBeforeSession(error) : error
+    const end = error ?? clientClosed
     lifecycle.clientEnd = end
     lifecycle.current = undefined
     yield* SubscriptionRef.set(lifecycle.state, final)
@@ -139,38 +132,30 @@ export const finish = (
 /** The user closed the client. */
 export const closed = (lifecycle: Lifecycle): Effect.Effect<void> => finish(lifecycle, State.Closed(), undefined)
 
-const isRetryable = (error: ClientError.BlazeauthError, established: boolean): boolean => {
-  switch (error._tag) {
-    case "ConnectionClosed":
-      return error.isRetryable
-    case "PingTimeout":
-    case "ConnectError":
-      return true
-    case "Timeout":
-      // Only an attempt can time out (initialize or authorize): the peer is as dead as after a ping timeout.
-      return !established
-    default:
-      return false
-  }
-}
+/** Whether reconnecting may help; `established` says whether the connection had a session. */
+const isRetryable = (error: ClientError.CallError, established: boolean): boolean =>
+  ClientError.isRetryable(error) ||
+  // Only an attempt can time out (initialize or authorize): the peer is as dead as after a ping timeout.
+  (error._tag === "Timeout" && !established)
 
-/** The pause before reconnecting after `failures` failed connections in a row. */
-const backoff = (lifecycle: Lifecycle, failures: number, error: ClientError.BlazeauthError) =>
-  Effect.map(Random.next, (random) => {
-    const config = lifecycle.config
-    const base = Math.min(config.backoffMaxMillis, config.backoffInitialMillis * 2 ** Math.min(failures - 1, 30))
-    const jittered = Math.round(base * (1 + defaults.backoff.jitter * (2 * random - 1)))
+/** The wait before the next attempt after `error` (at least the close code's minimum), or none to give up. */
+const delayAfter = (lifecycle: Lifecycle, backoff: Reconnect.Backoff, error: ClientError.CallError) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const delay = yield* Reconnect.nextDelay(lifecycle.config.reconnect, backoff, error, now)
     const minimum =
       error._tag === "ConnectionClosed" && error.initiator === "remote"
-        ? CloseCode.minimumRetryDelayMillis(error.code)
-        : 0
-    return Duration.millis(Math.max(minimum, jittered))
+        ? CloseCode.minimumDelayOf(error.code)
+        : Duration.zero
+    return Option.map(delay, (delay) => Duration.max(delay, minimum))
   })
 
 /** Connects, and reconnects while the options and the errors allow it; ends by finishing the client. */
 export const run = (lifecycle: Lifecycle): Effect.Effect<void> =>
   Effect.gen(function* () {
     const config = lifecycle.config
+    const policy = config.reconnect
+    let backoff = Reconnect.backoff(policy)
     let failures = 0
     let failedAttempts = 0
     let everEstablished = false
@@ -189,20 +174,17 @@ export const run = (lifecycle: Lifecycle): Effect.Effect<void> =>
         Effect.scoped(Session.run(config, lifecycle.connector, lifecycle.shared, listener))
       )
       failedAttempts = established ? 0 : failedAttempts + 1
-      if (
-        !everEstablished ||
-        !config.reconnect ||
-        !isRetryable(error, established) ||
-        failedAttempts >= config.maxReconnectAttempts
-      ) {
-        return yield* finish(lifecycle, State.Failed({ error }), error)
-      }
-      // A connection that established a session resets the backoff.
+      // A connection that established a session starts the delays over.
+      if (established) backoff = Reconnect.backoff(policy)
+      const delay =
+        everEstablished && policy.enabled && isRetryable(error, established) && failedAttempts < policy.maxAttempts
+          ? yield* delayAfter(lifecycle, backoff, error)
+          : Option.none()
+      if (Option.isNone(delay)) return yield* finish(lifecycle, State.Failed({ error }), error)
       failures = established ? 1 : failures + 1
-      const delay = yield* backoff(lifecycle, failures, error)
-      const retryAt = (yield* Clock.currentTimeMillis) + Duration.toMillis(delay)
-      yield* Effect.logInfo(`reconnecting in ${Duration.format(delay)}: ${error.message}`)
-      yield* SubscriptionRef.set(lifecycle.state, State.Disconnected({ attempt: failures, delay, error }))
+      const retryAt = (yield* Clock.currentTimeMillis) + Duration.toMillis(delay.value)
+      yield* Effect.logInfo(`reconnecting in ${Duration.format(delay.value)}: ${error.message}`)
+      yield* SubscriptionRef.set(lifecycle.state, State.Waiting({ attempt: failures, delay: delay.value, error }))
       yield* Deadline.sleepUntil(retryAt)
     }
   }).pipe(Effect.annotateLogs({ module: "BlazeauthClient", url: lifecycle.config.url }))

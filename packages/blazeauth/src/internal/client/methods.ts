@@ -42,7 +42,7 @@ const method =
 /** What the client lends its downloads. */
 const downloadHost = (lifecycle: Lifecycle.Lifecycle): DownloadImpl.Host => ({
   bufferBytes: lifecycle.config.downloadBufferBytes,
-  reconnects: lifecycle.config.reconnect,
+  reconnects: lifecycle.config.reconnect.enabled,
   channel: Lifecycle.perform(lifecycle, Usecase.TransferFile, (session) => Effect.succeed(session.channel)),
   nextChannel: (dead) => Lifecycle.nextChannel(lifecycle, dead)
 })
@@ -98,25 +98,25 @@ export const make = (lifecycle: Lifecycle.Lifecycle, close: Effect.Effect<void>)
     download: (filename, options) =>
       Stream.unwrapScoped(Effect.map(start(filename, options), (download) => download.bytes)),
     downloadToFile: (filename, path) => DownloadFile.write(start(filename), path),
-    ping: () => Lifecycle.perform(lifecycle, Usecase.Ping, (session) => Keepalive.ping(session.connection)),
+    ping: Lifecycle.perform(lifecycle, Usecase.Ping, (session) => Keepalive.ping(session.connection)),
     latestRtt: Ref.get(lifecycle.latestRtt),
     createAccount: method(lifecycle, table.createAccount),
     authByLicense: method(lifecycle, table.authByLicense),
     authByCredentials: method(lifecycle, table.authByCredentials),
     linkLicense: method(lifecycle, table.linkLicense),
-    logout: method(lifecycle, table.logout),
+    logout: method(lifecycle, table.logout)(),
     blacklist: method(lifecycle, table.blacklist),
     getFileMetadata: method(lifecycle, table.getFileMetadata),
-    getOnlineUsersCount: method(lifecycle, table.getOnlineUsersCount),
+    getOnlineUsersCount: method(lifecycle, table.getOnlineUsersCount)(),
     getVariable: method(lifecycle, table.getVariable),
     setSessionValue: method(lifecycle, table.setSessionValue),
     getSessionValue: method(lifecycle, table.getSessionValue),
-    getCurrentLicense: method(lifecycle, table.getCurrentLicense),
-    getCurrentAccount: method(lifecycle, table.getCurrentAccount),
+    getCurrentLicense: method(lifecycle, table.getCurrentLicense)(),
+    getCurrentAccount: method(lifecycle, table.getCurrentAccount)(),
     // Resolves locally by default (§3.2 #18), using no id.
     panelEventSubscribe: lifecycle.config.sendPanelEventSubscribe
-      ? method(lifecycle, table.panelEventSubscribe)
-      : () => Lifecycle.ensureRunning(lifecycle),
+      ? method(lifecycle, table.panelEventSubscribe)()
+      : Lifecycle.ensureRunning(lifecycle),
     panelEvents: Stream.unwrapScoped(subscribePanelEvents(lifecycle)),
     subscribePanelEvents: subscribePanelEvents(lifecycle),
     state: SubscriptionRef.get(lifecycle.state),

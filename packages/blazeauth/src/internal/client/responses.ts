@@ -3,7 +3,9 @@
  * checked (§1.4), and the fields a caller needs are required here (§1.5: a missing required field is
  * `malformed_response`, never an invented default).
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -164,9 +166,34 @@ export const ttlSeconds = (
 }
 
 /** Whether a `StatusError` payload holds license fields. */
-export const isLicenseFields = (payload: unknown): payload is LicenseFields =>
+const isLicenseFields = (payload: unknown): payload is LicenseFields =>
   Predicate.hasProperty(payload, "license") && Redacted.isRedacted(payload.license)
 
 /** Whether a `StatusError` payload holds account fields. */
-export const isAccountFields = (payload: unknown): payload is AccountFields =>
+const isAccountFields = (payload: unknown): payload is AccountFields =>
   Predicate.hasProperty(payload, "login") && typeof payload.login === "string"
+
+/** The `retry_after` of a `create_account` answered with status 5 (`too_many_requests`). */
+export const retryAfter = (error: ClientError.CallError): Option.Option<Duration.Duration> =>
+  error._tag === "StatusError" &&
+  error.status.code === Status.codes.too_many_requests &&
+  Predicate.hasProperty(error.payload, "retry_after") &&
+  typeof error.payload.retry_after === "number"
+    ? Option.some(Duration.seconds(error.payload.retry_after))
+    : Option.none()
+
+/** The license fields of a `StatusError` (101–103), a relative `time_left` read against now. */
+export const licenseInfoOf = (error: ClientError.CallError): Effect.Effect<Option.Option<Model.LicenseInfo>> =>
+  Effect.map(Clock.currentTimeMillis, (now) =>
+    error._tag === "StatusError" && isLicenseFields(error.payload)
+      ? Either.getRight(toLicenseInfo(error.usecase, error.payload, now))
+      : Option.none()
+  )
+
+/** The account fields of a `StatusError` (203), a relative `time_left` read against now. */
+export const accountInfoOf = (error: ClientError.CallError): Effect.Effect<Option.Option<Model.AccountInfo>> =>
+  Effect.map(Clock.currentTimeMillis, (now) =>
+    error._tag === "StatusError" && isAccountFields(error.payload)
+      ? Either.getRight(toAccountInfo(error.usecase, error.payload, now))
+      : Option.none()
+  )

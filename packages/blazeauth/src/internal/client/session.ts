@@ -80,7 +80,7 @@ export const run = (
   connector: Transport.Connector["Type"],
   shared: Connection.Shared,
   listener: Listener
-): Effect.Effect<never, ClientError.BlazeauthError, Scope.Scope> =>
+): Effect.Effect<never, ClientError.CallError, Scope.Scope> =>
   Effect.gen(function* () {
     const connection = yield* Connection.open(config, connector, shared)
     const initStart = yield* Clock.currentTimeMillis
