@@ -26,3 +26,23 @@ export * as Json from "./Json.js"
  * @since 0.1.0
  */
 export * as Uint64 from "./Uint64.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SessionError from "./SessionError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Reconnect from "./Reconnect.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Keepalive from "./Keepalive.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ServerSession from "./ServerSession.js"
