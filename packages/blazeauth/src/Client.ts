@@ -8,17 +8,16 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Reconnect from "@protokernel/wire/Reconnect"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type * as ClientError from "./ClientError.js"
@@ -107,21 +106,14 @@ export type SessionValueOptions = {
 }
 
 /**
- * How the client reconnects (§2.3): `initialDelay` (1 s) doubling to `maxDelay` (30 s), each delay
- * moved by ±`jitter` (0.2), at least 60 s after a 4201 close; `maxAttempts` failed connections in a
- * row (default unlimited) end the client. `schedule`, when given, replaces the built-in delays: it
- * receives each error and the client gives up when it is done.
+ * How the client reconnects (§2.3), the wire's `Reconnect.Options`: `initialDelay` (1 s) doubling to
+ * `maxDelay` (30 s), ±`jitter` (0.2), at least 60 s after a 4201 close; `maxAttempts` failed
+ * connections in a row (default unlimited) end the client; `schedule` replaces the built-in delays.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ReconnectOptions {
-  readonly initialDelay?: Duration.DurationInput | undefined
-  readonly maxDelay?: Duration.DurationInput | undefined
-  readonly jitter?: number | undefined
-  readonly maxAttempts?: number | undefined
-  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
-}
+export type ReconnectOptions = Reconnect.Options
 
 /**
  * Client options. Durations default to the spec's client values (§8).
@@ -377,11 +369,9 @@ export const make = (
   Effect.gen(function* () {
     const config = yield* Config.fromOptions(options)
     const lifecycle = yield* Lifecycle.make(config)
-    const running = yield* Effect.forkScoped(Lifecycle.run(lifecycle))
-    const close = Effect.zipRight(Fiber.interrupt(running), Lifecycle.closed(lifecycle))
-    yield* Effect.addFinalizer(() => close)
+    const running = yield* Lifecycle.start(lifecycle)
     yield* Deferred.await(lifecycle.firstReady)
-    return BlazeauthClient.of(Methods.make(lifecycle, close))
+    return BlazeauthClient.of(Methods.make(lifecycle, running.close))
   })
 
 /**

@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import * as Transport from "@protokernel/wire/Transport"
+import * as SessionError from "@protokernel/wire/SessionError"
+import type * as Transport from "@protokernel/wire/Transport"
 import * as Schema from "effect/Schema"
 import * as CloseCode from "./CloseCode.js"
 import * as Status from "./Status.js"
@@ -95,60 +96,36 @@ export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/b
 
 /**
  * The connection ended: the server closed it (its close frame came first), it was lost (1006), or
- * the client closed it for a local cause (`initiator` "local").
+ * the client closed it for a local cause (`initiator` "local"). The wire's class, with the §2.3
+ * judgement of Blazeauth's close codes.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@protokernel/wire/ConnectionClosed")(
-  "ConnectionClosed",
-  {
-    code: Schema.Int,
-    reason: Schema.String,
-    initiator: Schema.Literal("local", "remote")
-  }
-) {
+export class ConnectionClosed extends SessionError.ConnectionClosed {
   /** Whether a reconnecting client retries after this close (§2.3). */
   get isRetryable(): boolean {
     return this.initiator === "remote" && CloseCode.isRetryable(this.code)
   }
-
-  override get message(): string {
-    const who = this.initiator === "local" ? "closed by the client" : this.code === 1006 ? "connection lost" : "closed"
-    return `${who} ${this.code}${this.reason === "" ? "" : ` '${this.reason}'`}`
-  }
 }
 
-/**
- * What every call fails with once the user closed the client (calls in flight at that moment too).
- *
- * @since 0.1.0
- * @category errors
- */
-export class ClientClosed extends Schema.TaggedError<ClientClosed>("@protokernel/wire/ClientClosed")(
-  "ClientClosed",
-  {}
-) {
-  override get message(): string {
-    return "the client is closed"
-  }
-}
-
-/**
- * An option the client refuses (including a `clientId` outside 4–64 characters, the spec's local
- * pre-check of §3.2 #1), named by its path (e.g. `reconnect.jitter`), with why.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidOptions extends Schema.TaggedError<InvalidOptions>("@protokernel/wire/InvalidOptions")(
-  "InvalidOptions",
-  { option: Schema.String, detail: Schema.String }
-) {
-  override get message(): string {
-    return `invalid option ${this.option}: ${this.detail}`
-  }
-}
+export {
+  /**
+   * What every call fails with once the user closed the client (calls in flight at that moment too).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  ClientClosed,
+  /**
+   * An option the client refuses (including a `clientId` outside 4–64 characters, the spec's local
+   * pre-check of §3.2 #1), named by its path (e.g. `reconnect.jitter`), with why.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  InvalidOptions
+} from "@protokernel/wire/SessionError"
 
 /**
  * A call's local pre-check failed before anything was sent (a bad `transfer_id`, resume token,
@@ -239,7 +216,7 @@ export type CallError =
   | Timeout
   | PingTimeout
   | ConnectionClosed
-  | ClientClosed
+  | SessionError.ClientClosed
   | InvalidArgument
   | Transport.ConnectError
 
@@ -249,7 +226,7 @@ export type CallError =
  * @since 0.1.0
  * @category errors
  */
-export type BlazeauthError = CallError | InvalidOptions
+export type BlazeauthError = CallError | SessionError.InvalidOptions
 
 /**
  * Whether a reconnecting client tries again after this error ended a connection (§2.3): a close

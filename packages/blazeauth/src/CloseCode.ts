@@ -4,22 +4,18 @@
  *
  * @since 0.1.0
  */
+import type * as Reconnect from "@protokernel/wire/Reconnect"
 import * as Duration from "effect/Duration"
 
 /**
- * What the protocol says about one close code.
+ * What the protocol says about one close code: the wire's policy (name, retry, minimumDelay) and the
+ * reason text the reference server sends with it (may be empty).
  *
  * @since 0.1.0
  * @category models
  */
-export interface ClosePolicy {
-  readonly name: string
-  /** The reason text the reference server sends (may be empty). */
+export interface ClosePolicy extends Reconnect.ClosePolicy {
   readonly reason: string
-  /** Whether a reconnecting client retries after the server closed with it (or the connection was lost). */
-  readonly retry: boolean
-  /** The least wait before that retry. */
-  readonly minimumDelay?: Duration.DurationInput
 }
 
 /**
@@ -53,7 +49,7 @@ export const table = {
   4301: { name: "InvalidType", reason: "invalid handler type specified", retry: false },
   4302: { name: "InvalidBody", reason: "invalid request body", retry: false },
   4304: { name: "UnsupportedData", reason: "received unsupported data", retry: false }
-} as const satisfies { readonly [code: number]: ClosePolicy }
+} as const satisfies { readonly [code: number]: ClosePolicy } & Reconnect.CloseTable
 
 /**
  * A code from the table.

@@ -2,6 +2,7 @@
  * The client's options checked once, with every default filled in: the rest of the client reads a
  * `Config` (durations in milliseconds) and never an option that may be missing or out of range.
  */
+import * as Reconnect from "@protokernel/wire/Reconnect"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -9,7 +10,6 @@ import type * as Redacted from "effect/Redacted"
 import type * as Client from "../../Client.js"
 import * as ClientError from "../../ClientError.js"
 import * as Field from "../../Field.js"
-import * as Reconnect from "./reconnect.js"
 
 /** The spec's client defaults (§8) and the reconnection backoff (§2.3). */
 export const defaults = {
