@@ -6,6 +6,8 @@
  * Every event is a named function over the `Connection` record; frames are handled synchronously as
  * they arrive, an Effect appears only where something must wait.
  */
+import * as Deadline from "@protokernel/wire/Deadline"
+import type * as Keepalive from "@protokernel/wire/Keepalive"
 import type * as Transport from "@protokernel/wire/Transport"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import type * as Clock from "effect/Clock"
@@ -28,16 +30,9 @@ import * as Usecase from "../../Usecase.js"
 import type * as DownloadImpl from "../download.js"
 import type { Config } from "./config.js"
 import { malformed, type Received } from "./responses.js"
-import * as Sweeper from "./sweeper.js"
 
 /** A request's text for the id it is sent under; no id is used when encoding fails. */
 export type Encode = (id: Uint64.Uint64) => Either.Either<string, ParseResult.ParseError>
-
-/** When a handler fails with `Timeout`. */
-export interface Expiry {
-  deadline: number
-  readonly millis: number
-}
 
 /**
  * Whoever waits for messages under one id. Plain calls take one response; a download takes stream
@@ -57,11 +52,12 @@ export interface Handler {
   /** The handler leaves the table with this error. */
   readonly fail: (error: ClientError.CallError) => Effect.Effect<void>
   /**
-   * The request timeout of a call, or a stream's idle timeout (moved on by every header, and not
-   * running while the receive loop waits for a download's consumer). None for pings.
+   * The request timeout of a call (ms), or a stream's idle timeout (moved on by every header). None
+   * for pings, which the keepalive watches. Neither runs while the receive loop waits for a download's
+   * consumer.
    */
-  readonly expiry: Expiry | undefined
-  /** A stream: its expiry is an idle timeout. */
+  readonly timeout: number | undefined
+  /** A stream: its timeout is an idle timeout. */
   readonly streaming: boolean
 }
 
@@ -89,13 +85,13 @@ export interface Connection {
   readonly pending: Map<bigint, Handler>
   /** Completed once, with why the connection ended. */
   readonly ended: Deferred.Deferred<ClientError.CallError>
-  readonly sweeper: Sweeper.Sweeper
+  /** Request timeouts: one fiber for the whole table. */
+  readonly sweeper: Deadline.Sweeper<bigint>
+  /** Pings and their watchdog, from the moment `initialize` succeeded. */
+  keepalive: Keepalive.Keepalive<bigint> | undefined
   endError: ClientError.CallError | undefined
   nextId: bigint
   binding: Binding | undefined
-  /** Whether the receive loop waits for a download's consumer (backpressure), and when it last did. */
-  stalled: boolean
-  stallEndedAt: number
 }
 
 /**
@@ -109,23 +105,22 @@ export const open = (
 ): Effect.Effect<Connection, Transport.ConnectError, Scope.Scope> =>
   Effect.gen(function* () {
     const transport = yield* connector.connect(config.url)
+    const pending = new Map<bigint, Handler>()
     const connection: Connection = {
       config,
       transport,
       clock: yield* Effect.clock,
       scope: yield* Effect.scope,
       shared,
-      pending: new Map(),
+      pending,
       ended: yield* Deferred.make<ClientError.CallError>(),
-      sweeper: Sweeper.make(),
+      sweeper: yield* Deadline.makeSweeper((id: bigint) => expire(pending, id)),
+      keepalive: undefined,
       endError: undefined,
       nextId: 1n,
-      binding: undefined,
-      stalled: false,
-      stallEndedAt: Number.NEGATIVE_INFINITY
+      binding: undefined
     }
     yield* Effect.addFinalizer(() => closeOnExit(connection))
-    yield* Effect.forkIn(Sweeper.run(connection), connection.scope)
     yield* transport
       .receive((frame) => onFrame(connection, frame))
       .pipe(
@@ -189,6 +184,25 @@ const violate = (connection: Connection, detail: string) =>
     )
   )
 
+/** A request timed out: its handler leaves the table with `Timeout` (a late response is dropped). */
+const expire = (pending: Map<bigint, Handler>, id: bigint): Effect.Effect<void> => {
+  const handler = pending.get(id)
+  if (handler === undefined) return Effect.void
+  pending.delete(id)
+  const millis = handler.timeout ?? 0
+  return handler.fail(
+    new ClientError.Timeout(
+      handler.streaming ? { usecase: handler.usecase, millis, idle: true } : { usecase: handler.usecase, millis }
+    )
+  )
+}
+
+/** `id` leaves the table: answered, failed or given up. */
+const leave = (connection: Connection, id: bigint): void => {
+  connection.pending.delete(id)
+  connection.sweeper.unsafeRemove(id)
+}
+
 /**
  * Takes the next id, registers `handler` under it and sends the request. The id is taken and the
  * frame written in one synchronous step, so ids leave in order (1, 2, 3, …) even when the send then
@@ -198,7 +212,8 @@ export const register = (
   connection: Connection,
   usecase: Usecase.Any,
   encode: Encode,
-  handler: Handler
+  handler: Handler,
+  deadline: number
 ): Effect.Effect<bigint, ClientError.CallError> =>
   Effect.suspend(() => {
     if (connection.endError !== undefined) return Effect.fail(connection.endError)
@@ -211,7 +226,9 @@ export const register = (
     }
     connection.nextId++
     connection.pending.set(id, handler)
-    if (handler.expiry !== undefined) Sweeper.watch(connection.sweeper, handler.expiry.deadline)
+    if (handler.timeout !== undefined) {
+      connection.sweeper.unsafeAdd(id, deadline, handler.streaming ? { idle: handler.timeout } : undefined)
+    }
     // Written at once when the socket has room; otherwise the send waits. A failed send means the
     // connection is closing: `settle` fails the call.
     if (connection.transport.trySend(text.right)) return Effect.succeed(id)
@@ -221,7 +238,7 @@ export const register = (
 /** Removes `handler` from the table if it is still there (its caller gave up). */
 export const forget = (connection: Connection, id: bigint | undefined, handler: Handler) =>
   Effect.sync(() => {
-    if (id !== undefined && connection.pending.get(id) === handler) connection.pending.delete(id)
+    if (id !== undefined && connection.pending.get(id) === handler) leave(connection, id)
   })
 
 /**
@@ -267,7 +284,7 @@ export class CallHandler implements Handler {
     private readonly result: Outcome<Received, ClientError.CallError>,
     /** A close that means the request was applied (§3 type 7) resolves the call. */
     private readonly appliedOnClose: boolean,
-    readonly expiry: Expiry | undefined
+    readonly timeout: number | undefined
   ) {
     this.type = usecase.type
     this.usecase = usecase.name
@@ -309,11 +326,8 @@ export const request = (
 ): Effect.Effect<Received, ClientError.CallError> =>
   Effect.suspend(() => {
     const result = new Outcome<Received, ClientError.CallError>()
-    const handler = new CallHandler(usecase, connection, result, options.appliedOnClose, {
-      deadline: options.deadline,
-      millis: options.millis
-    })
-    return Effect.flatMap(register(connection, usecase, encode, handler), (id) =>
+    const handler = new CallHandler(usecase, connection, result, options.appliedOnClose, options.millis)
+    return Effect.flatMap(register(connection, usecase, encode, handler, options.deadline), (id) =>
       result.await(() => forget(connection, id, handler))
     )
   })
@@ -392,20 +406,24 @@ const onEnvelope = (
   }
   if (handler.type !== envelope.type && !(envelope.type === 8 && handler.type === 10)) {
     bindNext(connection, chunk, undefined)
-    connection.pending.delete(id.value)
+    leave(connection, id.value)
     return handler.fail(
       malformed(handler.usecase, `a response of type ${envelope.type} answered a type-${handler.type} request`)
     )
   }
   bindNext(connection, chunk, handler.onBinary)
+  // Every header moves a stream's idle timeout on.
+  if (handler.streaming && handler.timeout !== undefined) {
+    connection.sweeper.unsafeAdd(id.value, receivedAt + handler.timeout, { idle: handler.timeout })
+  }
   const step = handler.onMessage(envelope, receivedAt)
   if (step === true) {
-    if (connection.pending.get(id.value) === handler) connection.pending.delete(id.value)
+    if (connection.pending.get(id.value) === handler) leave(connection, id.value)
     return undefined
   }
   if (step === false) return undefined
   return Effect.map(step, (done) => {
-    if (done && connection.pending.get(id.value) === handler) connection.pending.delete(id.value)
+    if (done && connection.pending.get(id.value) === handler) leave(connection, id.value)
   })
 }
 
@@ -425,28 +443,20 @@ const onPush = (connection: Connection, envelope: Envelope.Envelope): Effect.Eff
 }
 
 /**
- * The receive loop waits for a download's consumer. The wait is the client's own: request deadlines
- * move on by its length, and stream idle timeouts start over after it.
+ * The receive loop waits for a download's consumer. The wait is the client's own: request timeouts
+ * and the ping watchdog hold meanwhile (deadlines move on by its length, idle timeouts start over).
  */
-const stall = (connection: Connection, wait: Effect.Effect<void>) =>
-  Effect.suspend(() => {
-    connection.stalled = true
-    const since = connection.clock.unsafeCurrentTimeMillis()
-    return Effect.ensuring(
-      wait,
-      Effect.sync(() => onStallEnded(connection, since))
-    )
-  })
-
-const onStallEnded = (connection: Connection, since: number): void => {
-  connection.stalled = false
-  const now = connection.clock.unsafeCurrentTimeMillis()
-  connection.stallEndedAt = now
-  for (const handler of connection.pending.values()) {
-    const expiry = handler.expiry
-    if (expiry === undefined) continue
-    expiry.deadline = handler.streaming
-      ? Math.max(expiry.deadline, now + expiry.millis)
-      : expiry.deadline + (now - since)
-  }
+const stall = (connection: Connection, wait: Effect.Effect<void>): Effect.Effect<void> => {
+  const keepalive = connection.keepalive
+  const sweeper = connection.sweeper
+  // The watchdog restarts on a fiber of its own: started from the receive loop, clearing it on the
+  // next answer would hold the loop.
+  const resume =
+    keepalive === undefined
+      ? sweeper.resume
+      : Effect.zipRight(sweeper.resume, Effect.asVoid(Effect.forkIn(keepalive.resume, connection.scope)))
+  return Effect.zipRight(
+    keepalive === undefined ? sweeper.pause : Effect.zipRight(sweeper.pause, keepalive.pause),
+    Effect.ensuring(wait, resume)
+  )
 }

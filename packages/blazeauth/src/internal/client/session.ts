@@ -98,9 +98,7 @@ export const run = (
       channel: Streams.channelOf(connection),
       listener
     }
-    if (config.pingIntervalMillis > 0) {
-      yield* Effect.forkIn(Keepalive.run(connection, receivedAt + config.pingIntervalMillis), connection.scope)
-    }
+    yield* Keepalive.start(connection, receivedAt)
     if (config.auth !== undefined) {
       yield* authorize(session, config.auth, (yield* Clock.currentTimeMillis) + config.requestTimeoutMillis)
     }

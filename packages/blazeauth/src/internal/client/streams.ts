@@ -16,7 +16,7 @@ class StreamHandler implements Connection.Handler {
   readonly type: number
   readonly usecase: string
   readonly streaming = true
-  readonly expiry: Connection.Expiry
+  readonly timeout: number
   readonly onBinary: DownloadImpl.StreamHandler["onBinary"]
   readonly fail: DownloadImpl.StreamHandler["fail"]
 
@@ -25,19 +25,20 @@ class StreamHandler implements Connection.Handler {
     connection: Connection.Connection,
     private readonly receiver: DownloadImpl.StreamHandler
   ) {
-    const millis = connection.config.transferIdleTimeoutMillis
     this.type = usecase.type
     this.usecase = usecase.name
-    this.expiry = { deadline: connection.clock.unsafeCurrentTimeMillis() + millis, millis }
+    this.timeout = connection.config.transferIdleTimeoutMillis
     this.onBinary = receiver.onBinary
     this.fail = receiver.fail
   }
 
-  onMessage(envelope: Envelope.Envelope, receivedAt: number): DownloadImpl.Step {
-    this.expiry.deadline = receivedAt + this.expiry.millis
+  onMessage(envelope: Envelope.Envelope): DownloadImpl.Step {
     return this.receiver.onHeader(envelope.payload)
   }
 }
+
+const idleDeadline = (connection: Connection.Connection): number =>
+  connection.clock.unsafeCurrentTimeMillis() + connection.config.transferIdleTimeoutMillis
 
 const openStream = (
   connection: Connection.Connection,
@@ -56,7 +57,8 @@ const openStream = (
                 ? { id, filename: stream.filename }
                 : { id, filename: stream.filename, offset: stream.offset }
             ),
-          new StreamHandler(Usecase.TransferFile, connection, receiver)
+          new StreamHandler(Usecase.TransferFile, connection, receiver),
+          idleDeadline(connection)
         )
       )
     : Effect.asVoid(
@@ -69,7 +71,8 @@ const openStream = (
               transfer_id: stream.transferId,
               resume_token: stream.resumeToken
             }),
-          new StreamHandler(Usecase.ResumeFileTransfer, connection, receiver)
+          new StreamHandler(Usecase.ResumeFileTransfer, connection, receiver),
+          idleDeadline(connection)
         )
       )
 
