@@ -238,7 +238,7 @@ const connectClient = (url: string): Effect.Effect<Client.Client, unknown, Scope
     apiKey: Redacted.make(apiKey),
     clientId: "bench-download-kernel",
     auth: Client.Authorization.license(Redacted.make(kernelLicense)),
-    pingIntervalMillis: 0
+    pingInterval: "0 millis"
   }).pipe(Effect.provide(Transport.layerWsConnector))
 
 /** Downloads the whole file, counting bytes; the stream ends only after the client's SHA-256 checks. */

@@ -93,7 +93,7 @@ const kernelRound = (): Promise<number> =>
         url: server.url,
         apiKey: Redacted.make("BA0123456789ABCDEFGHI"),
         clientId: "bench-client",
-        pingIntervalMillis: 0
+        pingInterval: "0 millis"
       }).pipe(Effect.provide(Transport.layerWsConnector))
       const started = performance.now()
       yield* Effect.forEach(Array.from({ length: requests }), () => client.getVariable("launcher_config"), {

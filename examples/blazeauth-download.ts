@@ -97,8 +97,7 @@ export const layer = Layer.unwrapScoped(
       apiKey: Redacted.make("BA0123456789ABCDEFGHI"),
       clientId: "desktop-main",
       auth: Client.Authorization.license(Redacted.make("ABCDEF-123456")),
-      reconnect: true,
-      maxReconnectAttempts: 5
+      reconnect: { maxAttempts: 5 }
     })
     return Layer.mergeAll(client, NodeFileSystem.layer, Layer.succeedContext(built))
   })

@@ -381,7 +381,7 @@ describe("Blazeauth e2e: downloads over ws", () => {
         const download = yield* client.startDownload("client.bin")
         const bytes = yield* Effect.fork(text(download.bytes))
         yield* reached(download, 16)
-        yield* client.logout()
+        yield* client.logout
         yield* failsWithStatus(Fiber.join(bytes), "transfer_file", "not_authorized")
         yield* failsWithStatus(download.outcome, "transfer_file", "not_authorized")
       })
@@ -529,8 +529,7 @@ describe("Blazeauth e2e: downloads over ws", () => {
                 connection === 0 ? { cutAfterBinary: cut } : {}
               )
               const client = yield* connect(relayed.url, KEY, {
-                reconnect: true,
-                maxReconnectAttempts: 3,
+                reconnect: { maxAttempts: 3 },
                 auth: account("dl_user")
               })
               const download = yield* client.startDownload("big.bin")

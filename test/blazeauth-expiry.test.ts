@@ -67,7 +67,7 @@ describe("Blazeauth e2e: time passing on the server", () => {
       yield* time.advance("2 hours")
 
       // get_current_license: 101 with the license fields; the session stays authorized.
-      const error = yield* failsWith(holder.getCurrentLicense(), "get_current_license", "license_expired")
+      const error = yield* failsWith(holder.getCurrentLicense, "get_current_license", "license_expired")
       assert.deepStrictEqual(yield* Client.licenseInfoOf(error), Option.some(info))
       const state = yield* holder.state
       assert.isTrue(state._tag === "Authorized" && state.kind === "license")
@@ -120,7 +120,7 @@ describe("Blazeauth e2e: time passing on the server", () => {
       yield* time.advance("90 minutes")
 
       // 203 carries the account fields, without time_left (no valid license to take it from).
-      const error = yield* failsWith(timed.getCurrentAccount(), "get_current_account", "account_has_no_valid_licenses")
+      const error = yield* failsWith(timed.getCurrentAccount, "get_current_account", "account_has_no_valid_licenses")
       assert.deepStrictEqual(
         yield* Client.accountInfoOf(error),
         Option.some(
@@ -146,7 +146,7 @@ describe("Blazeauth e2e: time passing on the server", () => {
       // The others keep a valid license; the expired one's levels are gone.
       const stillTwo = yield* fresh.authByCredentials(credentials("two_user"))
       assert.deepStrictEqual([stillTwo.levels, stillTwo.expiry], [["long"], two.expiry])
-      const stillMixed = yield* mixed.getCurrentAccount()
+      const stillMixed = yield* mixed.getCurrentAccount
       assert.deepStrictEqual([stillMixed.levels, Expiry.isNever(stillMixed.expiry)], [["m", "life"], true])
     })
   )

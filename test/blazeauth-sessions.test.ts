@@ -104,7 +104,7 @@ layer(serverLayer(fixtures), { excludeTestServices: true })("Blazeauth e2e: sess
           yield* client.blacklist("fraud detected")
           const closed = assertClosed(yield* failedWith(client), 4203, "session was blacklisted")
           // Every later call fails with the same close.
-          assert.deepStrictEqual(yield* failure(client.getOnlineUsersCount()), closed)
+          assert.deepStrictEqual(yield* failure(client.getOnlineUsersCount), closed)
           yield* failsWith(connect(server.url, KEY, { clientId }), "initialize", "client_id_blacklisted")
           const other = yield* connect(server.url, KEY)
           yield* failsWith(other.authByLicense(secret("MAIN-001")), "auth_by_license", "license_blacklisted")
@@ -135,7 +135,7 @@ layer(serverLayer(fixtures), { excludeTestServices: true })("Blazeauth e2e: sess
         const info = yield* first.authByLicense(secret("MAIN-002"))
         assert.deepStrictEqual(yield* second.authByLicense(secret("MAIN-002")), info)
         yield* first.blacklist()
-        const error = yield* failsWith(second.getCurrentLicense(), "get_current_license", "license_blacklisted")
+        const error = yield* failsWith(second.getCurrentLicense, "get_current_license", "license_blacklisted")
         assert.deepStrictEqual(yield* Client.licenseInfoOf(error), Option.some(info))
         // The session stays authorized (and open: it was not the one blacklisted).
         assert.strictEqual(yield* second.getVariable("members_only"), "hello member")
@@ -153,11 +153,11 @@ layer(serverLayer(fixtures), { excludeTestServices: true })("Blazeauth e2e: sess
           yield* client.authByLicense(secret("GUARD-001"))
           // 1 entry in use of 2; this one needs 2 (client id and license).
           yield* failsWith(client.blacklist(), "blacklist", "blacklists_quota_exceeded")
-          assert.strictEqual(Redacted.value((yield* client.getCurrentLicense()).license), "GUARD-001")
+          assert.strictEqual(Redacted.value((yield* client.getCurrentLicense).license), "GUARD-001")
           const sibling = yield* connect(server.url, GUARDED_KEY, { clientId })
-          yield* sibling.ping()
+          yield* sibling.ping
           // Initialized only, it needs 1 entry: applied.
-          yield* client.logout()
+          yield* client.logout
           yield* client.blacklist()
           assertClosed(yield* failedWith(client), 4203, "session was blacklisted")
           const full = yield* connect(server.url, GUARDED_KEY)
@@ -201,7 +201,7 @@ layer(serverLayer(fixtures), { excludeTestServices: true })("Blazeauth e2e: sess
         assert.strictEqual(yield* server.disconnect({ clientId }), 1)
         const closed = assertClosed(yield* failure(Fiber.join(inFlight)), 4100, "disconnected from panel")
         assert.deepStrictEqual(yield* failedWith(client), closed)
-        assert.deepStrictEqual(yield* failure(client.ping()), closed)
+        assert.deepStrictEqual(yield* failure(client.ping), closed)
         const seen = Chunk.toReadonlyArray(yield* Fiber.join(states)).map((state) => state._tag)
         assert.deepStrictEqual(seen, ["Authorized", "Failed"])
         // The event stream ends with the client.
@@ -227,7 +227,7 @@ layer(serverLayer(fixtures), { excludeTestServices: true })("Blazeauth e2e: sess
             assert.include(["", "message too big"], error.reason)
           }
           assert.deepStrictEqual(yield* failedWith(client), error)
-          assert.strictEqual(yield* bystander.getOnlineUsersCount(), 1)
+          assert.strictEqual(yield* bystander.getOnlineUsersCount, 1)
         })
     )
 
@@ -241,7 +241,7 @@ layer(serverLayer(fixtures), { excludeTestServices: true })("Blazeauth e2e: sess
         assertClosed(yield* failedWith(first), 4101, "application paused")
         assertClosed(yield* failedWith(second), 4101, "application paused")
         assertClosed(yield* failure(connect(server.url, PAUSABLE_KEY)), 4101, "application paused")
-        yield* bystander.ping()
+        yield* bystander.ping
         yield* server.resumeApplication("Pausable")
         const again = yield* connect(server.url, PAUSABLE_KEY)
         assert.strictEqual((yield* again.application).name, "Pausable")
@@ -352,7 +352,7 @@ describe("Blazeauth e2e: servers of their own", () => {
         const direct = yield* connect(own.url, KEY)
         const relayed = yield* connect(proxy.url, KEY)
         yield* proxy.hold
-        const inFlight = yield* Effect.fork(relayed.getOnlineUsersCount())
+        const inFlight = yield* Effect.fork(relayed.getOnlineUsersCount)
         yield* proxy.awaitDropped(1)
         yield* Scope.close(scope, Exit.void)
         const closed = assertClosed(yield* failure(Fiber.join(inFlight)), 1000, "")
@@ -368,21 +368,21 @@ describe("Blazeauth e2e: servers of their own", () => {
           const own = yield* startServer(fixtures, { rateLimit: 5 })
           // initialize is message 1.
           const local = yield* connect(own.url, KEY)
-          for (let i = 0; i < 10; i++) yield* local.panelEventSubscribe()
-          for (let i = 0; i < 4; i++) assert.strictEqual(yield* local.getOnlineUsersCount(), 1)
-          const closed = assertClosed(yield* failure(local.getOnlineUsersCount()), 4201, "rate limit hit")
+          for (let i = 0; i < 10; i++) yield* local.panelEventSubscribe
+          for (let i = 0; i < 4; i++) assert.strictEqual(yield* local.getOnlineUsersCount, 1)
+          const closed = assertClosed(yield* failure(local.getOnlineUsersCount), 4201, "rate limit hit")
           assert.deepStrictEqual(yield* failedWith(local), closed)
 
           const wire = yield* connect(own.url, KEY, { sendPanelEventSubscribe: true })
-          for (let i = 0; i < 4; i++) yield* wire.panelEventSubscribe()
-          assertClosed(yield* failure(wire.panelEventSubscribe()), 4201, "rate limit hit")
+          for (let i = 0; i < 4; i++) yield* wire.panelEventSubscribe
+          assertClosed(yield* failure(wire.panelEventSubscribe), 4201, "rate limit hit")
 
           // 4201 is retryable, but only after 60 s.
           const retrying = yield* connect(own.url, KEY, { reconnect: true })
-          yield* Effect.forEach([1, 2, 3, 4, 5], () => Effect.either(retrying.ping()), { discard: true })
-          const waiting = yield* stateWhere(retrying, Client.State.$is("Disconnected"))
-          assert.isTrue(waiting._tag === "Disconnected" && waiting.attempt === 1)
-          if (waiting._tag === "Disconnected") {
+          yield* Effect.forEach([1, 2, 3, 4, 5], () => Effect.either(retrying.ping), { discard: true })
+          const waiting = yield* stateWhere(retrying, Client.State.$is("Waiting"))
+          assert.isTrue(waiting._tag === "Waiting" && waiting.attempt === 1)
+          if (waiting._tag === "Waiting") {
             assertClosed(waiting.error, 4201, "rate limit hit")
             assert.isTrue(Duration.greaterThanOrEqualTo(waiting.delay, Duration.seconds(60)))
           }
@@ -407,7 +407,7 @@ describe("Blazeauth e2e: servers of their own", () => {
             )
           }
           // The client initialized at once: it is still open after the deadline.
-          yield* client.ping()
+          yield* client.ping
           assert.strictEqual((yield* client.state)._tag, "Initialized")
           const early = yield* raw(own.url)
           yield* early.send(0, { id: 1 })
@@ -434,15 +434,15 @@ describe("Blazeauth e2e: servers of their own", () => {
         assert.strictEqual(yield* before.pushPanelEvent("Main", { eventType: 1, content: { server: "before" } }), 1)
 
         yield* Scope.close(first, Exit.void)
-        const waiting = yield* stateWhere(client, Client.State.$is("Disconnected"))
-        assert.isTrue(waiting._tag === "Disconnected" && waiting.attempt === 1)
-        if (waiting._tag === "Disconnected") {
+        const waiting = yield* stateWhere(client, Client.State.$is("Waiting"))
+        assert.isTrue(waiting._tag === "Waiting" && waiting.attempt === 1)
+        if (waiting._tag === "Waiting") {
           assertClosed(waiting.error, 1000, "")
           const millis = Duration.toMillis(waiting.delay)
           assert.isTrue(millis >= 800 && millis <= 1200, `first retry after ${millis} ms`)
         }
         // A call made now waits for the next session.
-        const waitingCall = yield* Effect.fork(client.getCurrentLicense())
+        const waitingCall = yield* Effect.fork(client.getCurrentLicense)
         const after = yield* startServer(fixtures, { port })
         const info = yield* Fiber.join(waitingCall)
         assert.strictEqual(Redacted.value(info.license), "MAIN-004")
@@ -541,7 +541,7 @@ describe("Blazeauth e2e: servers of their own", () => {
           yield* second.authByLicense(secret(license))
           texts.push(String(info), JSON.stringify(info))
           yield* first.blacklist()
-          const blacklisted = yield* failure(second.getCurrentLicense())
+          const blacklisted = yield* failure(second.getCurrentLicense)
           assertStatus(blacklisted, "get_current_license", "license_blacklisted")
           errors.push(blacklisted)
           const carried = yield* Client.licenseInfoOf(blacklisted)
@@ -586,11 +586,11 @@ describe("Blazeauth e2e: servers of their own", () => {
           apiKey: secret(KEY),
           clientId: freshClientId(),
           auth: Client.Authorization.credentials(credentials("other_user")),
-          pingIntervalMillis: 0
+          pingInterval: "0 millis"
         })
         const client = yield* Effect.map(Layer.build(clientLayer), Context.get(Client.BlazeauthClient))
         assert.deepStrictEqual(yield* client.application, new Model.Application({ name: "Main", version: "1.0.0" }))
-        assert.strictEqual((yield* client.getCurrentAccount()).login, "other_user")
+        assert.strictEqual((yield* client.getCurrentAccount).login, "other_user")
         const failed = yield* Effect.flip(
           Layer.build(Client.layerWs({ url: server.url, apiKey: secret("BA-NOPE-0000"), clientId: freshClientId() }))
         )

@@ -103,7 +103,7 @@ export type ClientSetup = Partial<Omit<Client.Options, "url" | "apiKey">> & {
 
 /**
  * A client over `ws` in the current scope, initialized (and authorized with `setup.auth`). Keepalive
- * pings are off unless asked for, so that tests count messages exactly.
+ * pings and reconnection are off unless asked for, so that tests count messages exactly.
  */
 export const connect = (
   url: string,
@@ -115,7 +115,8 @@ export const connect = (
     url,
     apiKey: Redacted.make(apiKey ?? key),
     clientId: freshClientId(),
-    pingIntervalMillis: 0,
+    pingInterval: "0 millis",
+    reconnect: false,
     ...rest
   }).pipe(Effect.provide(Transport.layerWsConnector))
 }

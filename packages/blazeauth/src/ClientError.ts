@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import * as Transport from "@protokernel/wire/Transport"
+import * as SessionError from "@protokernel/wire/SessionError"
+import type * as Transport from "@protokernel/wire/Transport"
 import * as Schema from "effect/Schema"
 import * as CloseCode from "./CloseCode.js"
 import * as Status from "./Status.js"
@@ -94,34 +95,41 @@ export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/b
 }
 
 /**
- * The connection ended: the server closed it (its close frame came first), it was lost (1006), or the
- * user closed the client (`initiator` "local").
+ * The connection ended: the server closed it (its close frame came first), it was lost (1006), or
+ * the client closed it for a local cause (`initiator` "local"). The wire's class, with the §2.3
+ * judgement of Blazeauth's close codes.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionClosed extends Schema.TaggedError<ConnectionClosed>("@protokernel/blazeauth/ConnectionClosed")(
-  "ConnectionClosed",
-  {
-    code: Schema.Int,
-    reason: Schema.String,
-    initiator: Schema.Literal("local", "remote")
-  }
-) {
+export class ConnectionClosed extends SessionError.ConnectionClosed {
   /** Whether a reconnecting client retries after this close (§2.3). */
   get isRetryable(): boolean {
     return this.initiator === "remote" && CloseCode.isRetryable(this.code)
   }
-
-  override get message(): string {
-    const who = this.initiator === "local" ? "closed by the client" : this.code === 1006 ? "connection lost" : "closed"
-    return `${who} ${this.code}${this.reason === "" ? "" : ` '${this.reason}'`}`
-  }
 }
 
+export {
+  /**
+   * What every call fails with once the user closed the client (calls in flight at that moment too).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  ClientClosed,
+  /**
+   * An option the client refuses (including a `clientId` outside 4–64 characters, the spec's local
+   * pre-check of §3.2 #1), named by its path (e.g. `reconnect.jitter`), with why.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  InvalidOptions
+} from "@protokernel/wire/SessionError"
+
 /**
- * A local pre-check failed before anything was sent (`client_id` outside 4–64 characters, a bad
- * `transfer_id` or resume token).
+ * A call's local pre-check failed before anything was sent (a bad `transfer_id`, resume token,
+ * offset or ttl).
  *
  * @since 0.1.0
  * @category errors
@@ -196,18 +204,45 @@ export class DownloadFileError extends Schema.TaggedError<DownloadFileError>(
 export type TransferError = CallError | TransferIntegrityError | FileChecksumMismatch
 
 /**
- * Any error of a client call.
+ * Any error of a client call. `ConnectError` is why a client that could not reconnect ended.
  *
  * @since 0.1.0
  * @category errors
  */
 export type CallError =
-  StatusError | ProtocolViolation | MalformedResponse | Timeout | PingTimeout | ConnectionClosed | InvalidArgument
+  | StatusError
+  | ProtocolViolation
+  | MalformedResponse
+  | Timeout
+  | PingTimeout
+  | ConnectionClosed
+  | SessionError.ClientClosed
+  | InvalidArgument
+  | Transport.ConnectError
 
 /**
- * Any error of the client: a call error, or a connection that could not be opened.
+ * Any error of the client: a call error, or options it refuses.
  *
  * @since 0.1.0
  * @category errors
  */
-export type BlazeauthError = CallError | Transport.ConnectError
+export type BlazeauthError = CallError | SessionError.InvalidOptions
+
+/**
+ * Whether a reconnecting client tries again after this error ended a connection (§2.3): a close
+ * the server started with a retryable code, a lost connection, a ping timeout, a failed connect.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = (error: BlazeauthError): boolean => {
+  switch (error._tag) {
+    case "ConnectionClosed":
+      return error.isRetryable
+    case "PingTimeout":
+    case "ConnectError":
+      return true
+    default:
+      return false
+  }
+}

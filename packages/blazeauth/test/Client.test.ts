@@ -36,7 +36,8 @@ const memory = Transport.layerMemory()
 const baseOptions: Client.Options = {
   url: "memory://blazeauth",
   apiKey: Redacted.make(API_KEY),
-  clientId: "desktop-main"
+  clientId: "desktop-main",
+  reconnect: false
 }
 
 const initOk = { app_name: "Demo", app_version: "1.0.0", status: 1 }
@@ -119,7 +120,7 @@ const closeOf = (peer: Peer) => Effect.map(peer.closed, (close) => [close.code, 
 describe("BlazeauthClient: initialize", () => {
   it.scoped("sends initialize first with id 1 in canonical JSON; ids go up by 1 per request sent", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       assert.strictEqual(
         peer.received[0],
         `{"type":1,"payload":{"id":1,"socket_api_key":"${API_KEY}","client_id":"desktop-main"}}`
@@ -130,11 +131,11 @@ describe("BlazeauthClient: initialize", () => {
         Client.State.Initialized({ application: new Model.Application({ name: "Demo", version: "1.0.0" }) })
       )
       // Resolved locally: no id used, nothing sent.
-      yield* client.panelEventSubscribe()
+      yield* client.panelEventSubscribe
       const invalid = yield* Effect.flip(client.setSessionValue("", "value"))
       assert.strictEqual(invalid._tag, "InvalidArgument")
       assert.isFalse(yield* peer.hasPending)
-      const first = yield* exchange(peer, client.getOnlineUsersCount(), { online_users_count: 7, status: 1 })
+      const first = yield* exchange(peer, client.getOnlineUsersCount, { online_users_count: 7, status: 1 })
       assert.strictEqual(first.request.text, `{"type":12,"payload":{"id":2}}`)
       assert.strictEqual(succeeded(first.exit), 7)
       const second = yield* exchange(peer, client.getVariable("launcher_config"), { content: "{}", status: 1 })
@@ -193,7 +194,7 @@ describe("BlazeauthClient: initialize", () => {
     })
   )
 
-  it.scoped("no answer to initialize fails make with Timeout after initializeTimeoutMillis (30 s)", () =>
+  it.scoped("no answer to initialize fails make with Timeout after initializeTimeout (30 s)", () =>
     Effect.gen(function* () {
       const server = yield* makeServer
       const fiber = yield* Effect.fork(Client.make(baseOptions))
@@ -208,17 +209,17 @@ describe("BlazeauthClient: initialize", () => {
     }).pipe(Effect.provide(memory))
   )
 
-  it.scoped("checks client_id (4–64 characters) before connecting: InvalidArgument, nothing sent", () =>
+  it.scoped("checks client_id (4–64 characters) before connecting: InvalidOptions, nothing sent", () =>
     Effect.gen(function* () {
       const server = yield* makeServer
       for (const clientId of ["abc", "x".repeat(65), ""]) {
         const error = yield* Effect.flip(Client.make({ ...baseOptions, clientId }))
-        assert.strictEqual(error._tag, "InvalidArgument")
-        assert.strictEqual(error.message.startsWith("invalid clientId: must have 4 to 64 characters"), true)
+        assert.strictEqual(error._tag, "InvalidOptions")
+        assert.strictEqual(error.message.startsWith("invalid option clientId: must have 4 to 64 characters"), true)
       }
       // Characters (code points), not UTF-16 units: three emoji are too short, four are enough.
       const emoji = yield* Effect.flip(Client.make({ ...baseOptions, clientId: "😀😀😀" }))
-      assert.strictEqual(emoji._tag, "InvalidArgument")
+      assert.strictEqual(emoji._tag, "InvalidOptions")
       assert.strictEqual(yield* server.connections, 0)
       yield* Effect.fork(Client.make({ ...baseOptions, clientId: "😀😀😀😀" }))
       const peer = yield* server.accept
@@ -321,7 +322,7 @@ describe("BlazeauthClient: authorization", () => {
   it.scoped("license mapping: levels as an object, §1.5 defaults, expiry absolute / relative / never / expired", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(1_700_000_000_400)
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       const license = Redacted.make(LICENSE)
       const cases: ReadonlyArray<readonly [Record<string, unknown>, Model.LicenseInfo]> = [
         [
@@ -364,7 +365,7 @@ describe("BlazeauthClient: authorization", () => {
         ]
       ]
       for (const [fields, expected] of cases) {
-        const { exit } = yield* exchange(peer, client.getCurrentLicense(), fields)
+        const { exit } = yield* exchange(peer, client.getCurrentLicense, fields)
         const info = succeeded(exit)
         assert.deepStrictEqual(info, expected)
         assert.strictEqual(Redacted.value(info.license), LICENSE)
@@ -383,7 +384,7 @@ describe("BlazeauthClient: usecases", () => {
     Effect.gen(function* () {
       yield* TestClock.setTime(1_700_000_000_000)
       const { client, peer } = yield* connect({
-        pingIntervalMillis: 0,
+        pingInterval: "0 millis",
         auth: Client.Authorization.license(Redacted.make(LICENSE))
       })
       const create = yield* exchange(
@@ -441,7 +442,7 @@ describe("BlazeauthClient: usecases", () => {
       const get = yield* exchange(peer, client.getSessionValue("launcher_token"), { value: "abc123", status: 1 })
       assert.strictEqual(get.request.text, `{"type":15,"payload":{"id":10,"key":"launcher_token"}}`)
       assert.strictEqual(succeeded(get.exit), "abc123")
-      const account = yield* exchange(peer, client.getCurrentAccount(), { login: "demo_user", status: 1 })
+      const account = yield* exchange(peer, client.getCurrentAccount, { login: "demo_user", status: 1 })
       assert.strictEqual(account.request.text, `{"type":17,"payload":{"id":11}}`)
       assert.deepStrictEqual(
         succeeded(account.exit),
@@ -454,7 +455,7 @@ describe("BlazeauthClient: usecases", () => {
           licenseRequired: false
         })
       )
-      const logout = yield* exchange(peer, client.logout(), { status: 1 })
+      const logout = yield* exchange(peer, client.logout, { status: 1 })
       assert.strictEqual(logout.request.text, `{"type":6,"payload":{"id":12}}`)
       succeeded(logout.exit)
       assert.strictEqual((yield* client.state)._tag, "Initialized")
@@ -466,8 +467,8 @@ describe("BlazeauthClient: usecases", () => {
 
   it.scoped("panelEventSubscribe sends its request only with sendPanelEventSubscribe", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0, sendPanelEventSubscribe: true })
-      const { exit, request } = yield* exchange(peer, client.panelEventSubscribe(), { status: 1 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis", sendPanelEventSubscribe: true })
+      const { exit, request } = yield* exchange(peer, client.panelEventSubscribe, { status: 1 })
       assert.strictEqual(request.text, `{"type":18,"payload":{"id":2}}`)
       succeeded(exit)
     }).pipe(Effect.provide(memory))
@@ -476,10 +477,9 @@ describe("BlazeauthClient: usecases", () => {
   it.scoped("status errors carry the decoded payload (16 with 101, 17 with 203, 2 with 5 + retry_after)", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(1_700_000_000_000)
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       const expired = failure(
-        (yield* exchange(peer, client.getCurrentLicense(), { ...licenseFields, time_left: 1600000000, status: 101 }))
-          .exit
+        (yield* exchange(peer, client.getCurrentLicense, { ...licenseFields, time_left: 1600000000, status: 101 })).exit
       )
       assert.isTrue(expired._tag === "StatusError" && expired.is("license_expired"))
       assert.deepStrictEqual(
@@ -495,7 +495,7 @@ describe("BlazeauthClient: usecases", () => {
         )
       )
       const lapsed = failure(
-        (yield* exchange(peer, client.getCurrentAccount(), { login: "demo_user", license_required: true, status: 203 }))
+        (yield* exchange(peer, client.getCurrentAccount, { login: "demo_user", license_required: true, status: 203 }))
           .exit
       )
       assert.isTrue(lapsed._tag === "StatusError" && lapsed.is("account_has_no_valid_licenses"))
@@ -518,15 +518,11 @@ describe("BlazeauthClient: usecases", () => {
 
   it.scoped("a field the status requires, missing or of the wrong type, is a MalformedResponse", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       const cases: ReadonlyArray<
         readonly [Effect.Effect<unknown, ClientError.CallError>, Record<string, unknown>, string]
       > = [
-        [
-          client.getCurrentLicense(),
-          { status: 101 },
-          `malformed get_current_license response: ["license"]: is missing`
-        ],
+        [client.getCurrentLicense, { status: 101 }, `malformed get_current_license response: ["license"]: is missing`],
         [
           client.createAccount({ login: "someone", password: Redacted.make(PASSWORD), credentialsType: 0 }),
           { status: 5 },
@@ -534,7 +530,7 @@ describe("BlazeauthClient: usecases", () => {
         ],
         [client.getVariable("abc"), { status: 1 }, `malformed get_variable response: ["content"]: is missing`],
         [
-          client.getOnlineUsersCount(),
+          client.getOnlineUsersCount,
           { online_users_count: "3", status: 1 },
           `malformed get_online_users_count response: ["online_users_count"]: has the wrong type or is out of range`
         ],
@@ -558,9 +554,9 @@ describe("BlazeauthClient: usecases", () => {
 
   it.scoped("a malformed response fails only its call; a concurrent call succeeds and the session goes on", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       const first = yield* Effect.fork(client.getVariable("launcher_config"))
-      const second = yield* Effect.fork(client.getOnlineUsersCount())
+      const second = yield* Effect.fork(client.getOnlineUsersCount)
       const third = yield* Effect.fork(client.getSessionValue("k"))
       const requests = [yield* peer.request, yield* peer.request, yield* peer.request]
       assert.deepStrictEqual(
@@ -591,7 +587,7 @@ describe("BlazeauthClient: usecases", () => {
           detail: "a response of type 12 answered a type-15 request"
         })
       )
-      const after = yield* exchange(peer, client.getOnlineUsersCount(), { online_users_count: 6 })
+      const after = yield* exchange(peer, client.getOnlineUsersCount, { online_users_count: 6 })
       assert.strictEqual(succeeded(after.exit), 6)
       assert.strictEqual(after.request.id, 5n)
     }).pipe(Effect.provide(memory))
@@ -635,7 +631,7 @@ describe("BlazeauthClient: receive rules (§1.5, §4.5)", () => {
         yield* Effect.gen(function* () {
           const { client, peer, server } = yield* connect({ reconnect: true })
           const first = yield* Effect.fork(client.getVariable("launcher_config"))
-          const second = yield* Effect.fork(client.getOnlineUsersCount())
+          const second = yield* Effect.fork(client.getOnlineUsersCount)
           yield* peer.request
           yield* peer.request
           for (const frame of frames) yield* peer.send(frame)
@@ -644,7 +640,7 @@ describe("BlazeauthClient: receive rules (§1.5, §4.5)", () => {
           assert.deepStrictEqual(failure(yield* Fiber.await(second)), expected, name)
           assert.deepStrictEqual(yield* closeOf(peer), [1002, `protocol violation: ${detail}`], name)
           assert.deepStrictEqual(yield* waitState(client, "Failed"), Client.State.Failed({ error: expected }), name)
-          assert.deepStrictEqual(failure(yield* Effect.exit(client.ping())), expected, name)
+          assert.deepStrictEqual(failure(yield* Effect.exit(client.ping)), expected, name)
           yield* TestClock.adjust("10 minutes")
           assert.strictEqual(yield* server.connections, 1, name)
         }).pipe(Effect.scoped, Effect.provide(memory))
@@ -654,8 +650,8 @@ describe("BlazeauthClient: receive rules (§1.5, §4.5)", () => {
 
   it.scoped("unknown types, unknown or invalid ids, and the push id on another type are dropped", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
-      const call = yield* Effect.fork(client.getOnlineUsersCount())
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
+      const call = yield* Effect.fork(client.getOnlineUsersCount)
       const request = yield* peer.request
       const ignored = [
         `{"type":19,"payload":{"id":2,"online_users_count":1}}`,
@@ -682,7 +678,7 @@ describe("BlazeauthClient: receive rules (§1.5, §4.5)", () => {
 
   it.scoped("a type-8 header with an unknown, missing or push id binds and discards the next binary frame", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       const call = yield* Effect.fork(client.getVariable("launcher_config"))
       const request = yield* peer.request
       yield* peer.send(`{"type":8,"payload":{"id":42,"transfer_id":"t","binary_data":true,"chunk_size":4,"offset":0}}`)
@@ -701,14 +697,14 @@ describe("BlazeauthClient: receive rules (§1.5, §4.5)", () => {
       yield* peer.send(`{"type":8,"payload":{"id":${second.id},"chunk_size":3}}`)
       yield* peer.send(Uint8Array.of(1, 2, 3))
       assert.strictEqual(failure(yield* Fiber.await(other))._tag, "MalformedResponse")
-      const after = yield* exchange(peer, client.getOnlineUsersCount(), { online_users_count: 2, status: 1 })
+      const after = yield* exchange(peer, client.getOnlineUsersCount, { online_users_count: 2, status: 1 })
       assert.strictEqual(succeeded(after.exit), 2)
     }).pipe(Effect.provide(memory))
   )
 
   it.scoped("panel events reach every subscriber in order, none lost; bad events are dropped", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       const first = yield* client.subscribePanelEvents
       const second = yield* client.subscribePanelEvents
       const viaStream = yield* client.panelEvents.pipe(Stream.take(3), Stream.runCollect, Effect.fork)
@@ -760,7 +756,7 @@ describe("BlazeauthClient: keepalive and timeouts", () => {
       assert.strictEqual(second.text, `{"type":0,"payload":{"id":3}}`)
       assert.deepStrictEqual(Option.map(yield* client.latestRtt, Duration.toMillis), Option.some(150))
       yield* peer.reply(second)
-      const manual = yield* Effect.fork(client.ping())
+      const manual = yield* Effect.fork(client.ping)
       const third = yield* peer.request
       assert.strictEqual(third.text, `{"type":0,"payload":{"id":4}}`)
       yield* TestClock.adjust("42 millis")
@@ -772,7 +768,7 @@ describe("BlazeauthClient: keepalive and timeouts", () => {
 
   it.scoped("no ping answer within 20 s: PingTimeout for every pending call, close 1000 'ping timeout'", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ requestTimeoutMillis: 120_000 })
+      const { client, peer } = yield* connect({ requestTimeout: "120000 millis" })
       const pending = yield* Effect.fork(client.getVariable("launcher_config"))
       yield* peer.request
       yield* TestClock.adjust("20 seconds")
@@ -788,9 +784,9 @@ describe("BlazeauthClient: keepalive and timeouts", () => {
     }).pipe(Effect.provide(memory))
   )
 
-  it.scoped("pingIntervalMillis 0 sends no pings", () =>
+  it.scoped("pingInterval 0 sends no pings", () =>
     Effect.gen(function* () {
-      const { peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { peer } = yield* connect({ pingInterval: "0 millis" })
       yield* TestClock.adjust("10 minutes")
       assert.isFalse(yield* peer.hasPending)
       assert.strictEqual(peer.received.length, 1)
@@ -799,7 +795,7 @@ describe("BlazeauthClient: keepalive and timeouts", () => {
 
   it.scoped("a call gets Timeout after 30 s; its late response is dropped and the session goes on", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" })
       const call = yield* Effect.fork(client.getVariable("launcher_config"))
       const request = yield* peer.request
       yield* TestClock.adjust("29999 millis")
@@ -827,7 +823,7 @@ describe("BlazeauthClient: closes", () => {
       const error = new ClientError.ConnectionClosed({ code: 4101, reason: "application paused", initiator: "remote" })
       assert.deepStrictEqual(failure(yield* Fiber.await(pending)), error)
       assert.deepStrictEqual(yield* waitState(client, "Failed"), Client.State.Failed({ error }))
-      assert.deepStrictEqual(failure(yield* Effect.exit(client.getOnlineUsersCount())), error)
+      assert.deepStrictEqual(failure(yield* Effect.exit(client.getOnlineUsersCount)), error)
     }).pipe(Effect.provide(memory))
   )
 
@@ -835,7 +831,7 @@ describe("BlazeauthClient: closes", () => {
     Effect.gen(function* () {
       for (const code of [4203, 1000]) {
         yield* Effect.gen(function* () {
-          const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+          const { client, peer } = yield* connect({ pingInterval: "0 millis" })
           const call = yield* Effect.fork(client.blacklist())
           const request = yield* peer.request
           assert.strictEqual(request.text, `{"type":7,"payload":{"id":2}}`)
@@ -844,7 +840,7 @@ describe("BlazeauthClient: closes", () => {
         }).pipe(Effect.scoped, Effect.provide(memory))
       }
       yield* Effect.gen(function* () {
-        const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+        const { client, peer } = yield* connect({ pingInterval: "0 millis" })
         const quota = yield* exchange(peer, client.blacklist(), { status: 11 })
         assert.isTrue(failure(quota.exit)._tag === "StatusError")
         // Another server close is an error, as for any call.
@@ -854,21 +850,18 @@ describe("BlazeauthClient: closes", () => {
         assert.strictEqual(failure(yield* Fiber.await(call))._tag, "ConnectionClosed")
       }).pipe(Effect.scoped, Effect.provide(memory))
       yield* Effect.gen(function* () {
-        const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+        const { client, peer } = yield* connect({ pingInterval: "0 millis" })
         const call = yield* Effect.fork(client.blacklist())
         yield* peer.request
         yield* client.close
-        assert.deepStrictEqual(
-          failure(yield* Fiber.await(call)),
-          new ClientError.ConnectionClosed({ code: 1000, reason: "", initiator: "local" })
-        )
+        assert.deepStrictEqual(failure(yield* Fiber.await(call)), new ClientError.ClientClosed())
       }).pipe(Effect.scoped, Effect.provide(memory))
     })
   )
 
-  it.scoped("close() and the end of the scope close with 1000 and fail pending calls (initiator local)", () =>
+  it.scoped("close and the end of the scope close with 1000 and fail pending calls with ClientClosed", () =>
     Effect.gen(function* () {
-      const closedLocally = new ClientError.ConnectionClosed({ code: 1000, reason: "", initiator: "local" })
+      const closedLocally = new ClientError.ClientClosed()
       const { client, peer } = yield* connect({ reconnect: true })
       const pending = yield* Effect.fork(client.getVariable("launcher_config"))
       yield* peer.request
@@ -876,11 +869,11 @@ describe("BlazeauthClient: closes", () => {
       assert.deepStrictEqual(failure(yield* Fiber.await(pending)), closedLocally)
       assert.deepStrictEqual(yield* closeOf(peer), [1000, ""])
       assert.deepStrictEqual(yield* client.state, Client.State.Closed())
-      assert.deepStrictEqual(failure(yield* Effect.exit(client.getOnlineUsersCount())), closedLocally)
+      assert.deepStrictEqual(failure(yield* Effect.exit(client.getOnlineUsersCount)), closedLocally)
       yield* TestClock.adjust("10 minutes")
       // Through the scope: a second client whose scope ends.
       const second = yield* Effect.gen(function* () {
-        const connected = yield* connect({ pingIntervalMillis: 0 })
+        const connected = yield* connect({ pingInterval: "0 millis" })
         const call = yield* Effect.fork(connected.client.getVariable("x"))
         yield* connected.peer.request
         return { ...connected, call }
@@ -893,20 +886,18 @@ describe("BlazeauthClient: closes", () => {
 
 describe("BlazeauthClient: reconnection", () => {
   it.scoped(
-    "maxReconnectAttempts: gives up after that many failed attempts in a row, with reconnectBackoff's delays",
+    "reconnect.maxAttempts: gives up after that many failed attempts in a row, with initialDelay/maxDelay's delays",
     () =>
       Effect.gen(function* () {
         const { client, peer, server } = yield* connect({
-          reconnect: true,
-          pingIntervalMillis: 0,
-          maxReconnectAttempts: 2,
-          reconnectBackoff: { initialMillis: 100, maxMillis: 150 }
+          reconnect: { maxAttempts: 2, initialDelay: "100 millis", maxDelay: "150 millis" },
+          pingInterval: "0 millis"
         })
         yield* peer.drop
         const delays: Array<number> = []
         for (const attempt of [1, 2]) {
-          const waiting = yield* waitState(client, "Disconnected")
-          if (waiting._tag !== "Disconnected") return assert.fail("expected Disconnected")
+          const waiting = yield* waitState(client, "Waiting")
+          if (waiting._tag !== "Waiting") return assert.fail("expected Waiting")
           assert.strictEqual(waiting.attempt, attempt)
           delays.push(Duration.toMillis(waiting.delay))
           yield* TestClock.adjust(waiting.delay)
@@ -931,13 +922,13 @@ describe("BlazeauthClient: reconnection", () => {
   it.scoped("reconnects after 1006 and 4000: initializes again with id 1 and re-authorizes; calls wait", () =>
     Effect.gen(function* () {
       const { client, peer, server } = yield* connect(
-        { reconnect: true, pingIntervalMillis: 0, auth: Client.Authorization.license(Redacted.make(LICENSE)) },
+        { reconnect: true, pingInterval: "0 millis", auth: Client.Authorization.license(Redacted.make(LICENSE)) },
         { auth: { ...licenseFields, levels: ["first"] } }
       )
       yield* peer.drop
       for (const index of [1, 2]) {
-        const waiting = yield* waitState(client, "Disconnected")
-        if (waiting._tag !== "Disconnected") return assert.fail("expected Disconnected")
+        const waiting = yield* waitState(client, "Waiting")
+        if (waiting._tag !== "Waiting") return assert.fail("expected Waiting")
         assert.deepStrictEqual(
           waiting.error,
           index === 1
@@ -946,7 +937,7 @@ describe("BlazeauthClient: reconnection", () => {
         )
         assert.strictEqual(waiting.attempt, 1)
         // A call made now waits for the next session.
-        const call = yield* Effect.fork(client.getOnlineUsersCount())
+        const call = yield* Effect.fork(client.getOnlineUsersCount)
         yield* TestClock.adjust(waiting.delay)
         const next = yield* server.accept
         assert.strictEqual(next.index, index)
@@ -991,11 +982,11 @@ describe("BlazeauthClient: reconnection", () => {
       }
       yield* Effect.gen(function* () {
         const { client, peer, server } = yield* connect(
-          { reconnect: true, pingIntervalMillis: 0, auth: Client.Authorization.license(Redacted.make(LICENSE)) },
+          { reconnect: true, pingInterval: "0 millis", auth: Client.Authorization.license(Redacted.make(LICENSE)) },
           {}
         )
         yield* peer.drop
-        yield* waitState(client, "Disconnected")
+        yield* waitState(client, "Waiting")
         yield* TestClock.adjust("2 seconds")
         const next = yield* server.accept
         yield* next.reply(yield* next.request, initOk)
@@ -1011,12 +1002,12 @@ describe("BlazeauthClient: reconnection", () => {
 
   it.scoped("backs off 1 s doubling to 30 s with ±20 % jitter, one attempt at a time; 4201 waits at least 60 s", () =>
     Effect.gen(function* () {
-      const { client, peer, server } = yield* connect({ reconnect: true, pingIntervalMillis: 0 })
+      const { client, peer, server } = yield* connect({ reconnect: true, pingInterval: "0 millis" })
       yield* peer.drop
       const delays: Array<number> = []
       for (let attempt = 1; attempt <= 7; attempt++) {
-        const waiting = yield* waitState(client, "Disconnected")
-        if (waiting._tag !== "Disconnected") return assert.fail("expected Disconnected")
+        const waiting = yield* waitState(client, "Waiting")
+        if (waiting._tag !== "Waiting") return assert.fail("expected Waiting")
         assert.strictEqual(waiting.attempt, attempt)
         delays.push(Duration.toMillis(waiting.delay))
         const before = yield* server.connections
@@ -1035,11 +1026,11 @@ describe("BlazeauthClient: reconnection", () => {
       })
       yield* client.close
       const limited = yield* Effect.gen(function* () {
-        const connected = yield* connect({ reconnect: true, pingIntervalMillis: 0 })
+        const connected = yield* connect({ reconnect: true, pingInterval: "0 millis" })
         yield* connected.peer.close(4201, "rate limit hit")
-        return yield* waitState(connected.client, "Disconnected")
+        return yield* waitState(connected.client, "Waiting")
       }).pipe(Effect.scoped, Effect.provide(memory))
-      assert.isTrue(limited._tag === "Disconnected" && Duration.toMillis(limited.delay) >= 60_000)
+      assert.isTrue(limited._tag === "Waiting" && Duration.toMillis(limited.delay) >= 60_000)
     }).pipe(Effect.provide(memory))
   )
 
@@ -1047,9 +1038,9 @@ describe("BlazeauthClient: reconnection", () => {
     Effect.gen(function* () {
       const { client, server } = yield* connect({ reconnect: true })
       yield* TestClock.adjust("40 seconds")
-      const waiting = yield* waitState(client, "Disconnected")
-      assert.isTrue(waiting._tag === "Disconnected" && waiting.error._tag === "PingTimeout")
-      if (waiting._tag === "Disconnected") yield* TestClock.adjust(waiting.delay)
+      const waiting = yield* waitState(client, "Waiting")
+      assert.isTrue(waiting._tag === "Waiting" && waiting.error._tag === "PingTimeout")
+      if (waiting._tag === "Waiting") yield* TestClock.adjust(waiting.delay)
       const next = yield* server.accept
       yield* Effect.fork(serve(next))
       yield* waitState(client, "Initialized")
@@ -1066,7 +1057,7 @@ describe("BlazeauthClient: secrets and layers", () => {
       const capture = Logger.make(({ message }) => {
         logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
       })
-      const { client, peer } = yield* connect({ pingIntervalMillis: 0 }).pipe(
+      const { client, peer } = yield* connect({ pingInterval: "0 millis" }).pipe(
         Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
         Logger.withMinimumLogLevel(LogLevel.All)
       )
@@ -1100,7 +1091,7 @@ describe("BlazeauthClient: secrets and layers", () => {
         )
       )
       errors.push(failure((yield* exchange(peer, client.getVariable(API_KEY), { content: API_KEY, status: "6" })).exit))
-      const broken = yield* Effect.fork(client.getCurrentLicense())
+      const broken = yield* Effect.fork(client.getCurrentLicense)
       yield* peer.request
       yield* peer.send(`{"type":16,"payload":{"id":7,"license":"${LICENSE}",`)
       errors.push(failure(yield* Fiber.await(broken)))
@@ -1128,7 +1119,7 @@ describe("BlazeauthClient: secrets and layers", () => {
         Client.layer({ ...baseOptions, auth: Client.Authorization.license(Redacted.make(LICENSE)) })
       )
       const client = yield* Effect.provide(Client.BlazeauthClient, context)
-      assert.strictEqual(yield* client.getOnlineUsersCount(), 1)
+      assert.strictEqual(yield* client.getOnlineUsersCount, 1)
       const state = yield* client.state
       assert.isTrue(state._tag === "Authorized")
     }).pipe(Effect.provide(memory))
@@ -1149,7 +1140,10 @@ describe("BlazeauthClient over ws on 127.0.0.1", () => {
 
   it.scopedLive("a dead peer: the pending call fails with PingTimeout, not with the close it causes", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connectWs(yield* makeServer, { pingIntervalMillis: 30, pingTimeoutMillis: 60 })
+      const { client, peer } = yield* connectWs(yield* makeServer, {
+        pingInterval: "30 millis",
+        pingTimeout: "60 millis"
+      })
       const pending = yield* Effect.fork(client.getVariable("launcher_config"))
       const types = [(yield* peer.request).type, (yield* peer.request).type]
       assert.deepStrictEqual(types.sort(), [0, 13])
@@ -1164,8 +1158,8 @@ describe("BlazeauthClient over ws on 127.0.0.1", () => {
   it.scopedLive("a protocol violation closes 1002 with its reason, and a server close is classified as remote", () =>
     Effect.gen(function* () {
       const server = yield* makeServer
-      const first = yield* connectWs(server, { pingIntervalMillis: 0 })
-      const call = yield* Effect.fork(first.client.getOnlineUsersCount())
+      const first = yield* connectWs(server, { pingInterval: "0 millis" })
+      const call = yield* Effect.fork(first.client.getOnlineUsersCount)
       yield* first.peer.request
       yield* first.peer.send(Uint8Array.of(1))
       const violation = new ClientError.ProtocolViolation({ detail: "binary frame without a pending header" })
@@ -1174,7 +1168,7 @@ describe("BlazeauthClient over ws on 127.0.0.1", () => {
         1002,
         "protocol violation: binary frame without a pending header"
       ])
-      const second = yield* connectWs(server, { pingIntervalMillis: 0 })
+      const second = yield* connectWs(server, { pingInterval: "0 millis" })
       const blacklist = yield* Effect.fork(second.client.blacklist("fraud"))
       yield* second.peer.request
       yield* second.peer.close(4203, "session was blacklisted")
@@ -1217,7 +1211,7 @@ describe("BlazeauthClient: arbitrary traffic", () => {
     [junk],
     ([frame]) =>
       Effect.gen(function* () {
-        const { client, peer } = yield* connect({ pingIntervalMillis: 0 })
+        const { client, peer } = yield* connect({ pingInterval: "0 millis" })
         const call = yield* Effect.fork(client.getVariable("launcher_config"))
         const request = yield* peer.request
         yield* peer.send(frame)

@@ -19,7 +19,8 @@ const connect = (overrides: Partial<Client.Options>) =>
         url: "memory://blazeauth",
         apiKey: Redacted.make("BA0123456789ABCDEFGHI"),
         clientId: "desktop-main",
-        pingIntervalMillis: 0,
+        pingInterval: "0 millis",
+        reconnect: false,
         ...overrides
       })
     )
@@ -57,7 +58,7 @@ const bytesOf = (chunks: Chunk.Chunk<Uint8Array>) => Buffer.concat(Chunk.toArray
 describe("waiting for a download's consumer", () => {
   it.scoped("is not a ping timeout, a request timeout or an idle timeout", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ downloadBufferBytes: 8, pingTimeoutMillis: 5_000 })
+      const { client, peer } = yield* connect({ downloadBufferBytes: 8, pingTimeout: "5000 millis" })
       const started = yield* Effect.fork(client.startDownload("client.bin"))
       const transfer = yield* peer.request
       assert.strictEqual(transfer.text, `{"type":8,"payload":{"id":2,"filename":"client.bin"}}`)
@@ -65,7 +66,7 @@ describe("waiting for a download's consumer", () => {
       const download = yield* Fiber.join(started)
       // The first chunk fills the buffer; the loop waits with three pairs unread. A ping and a call
       // go out, and their answers queue behind the stream.
-      const ping = yield* Effect.fork(client.ping())
+      const ping = yield* Effect.fork(client.ping)
       const variable = yield* Effect.fork(client.getVariable("motd"))
       const pingRequest = yield* peer.request
       const variableRequest = yield* peer.request
@@ -91,7 +92,7 @@ describe("waiting for a download's consumer", () => {
 
   it.scoped("without a consumer's wait, the same silence is a ping timeout and an idle timeout", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ pingTimeoutMillis: 5_000 })
+      const { client, peer } = yield* connect({ pingTimeout: "5000 millis" })
       const started = yield* Effect.fork(client.startDownload("client.bin"))
       const transfer = yield* peer.request
       yield* peer.reply(transfer, {
@@ -110,7 +111,7 @@ describe("waiting for a download's consumer", () => {
       // The stream still runs on the server: the client stops it, without a token.
       const stop = yield* peer.request
       assert.strictEqual(stop.text, `{"type":9,"payload":{"id":3,"transfer_id":"${TRANSFER_ID}"}}`)
-      const ping = yield* Effect.fork(client.ping())
+      const ping = yield* Effect.fork(client.ping)
       yield* peer.request
       yield* TestClock.adjust("5 seconds")
       const error = yield* Effect.flip(Fiber.join(ping))

@@ -43,7 +43,8 @@ const baseOptions: Client.Options = {
   url: "memory://blazeauth",
   apiKey: Redacted.make(API_KEY),
   clientId: "desktop-main",
-  pingIntervalMillis: 0
+  pingInterval: "0 millis",
+  reconnect: false
 }
 
 const initOk = { app_name: "Demo", app_version: "1.0.0", status: 1 }
@@ -197,7 +198,7 @@ const closeOf = (peer: Peer) => Effect.map(peer.closed, (close) => [close.code, 
  */
 const stillWorks = (client: Client.Client, peer: Peer, message: string) =>
   Effect.gen(function* () {
-    const call = yield* Effect.fork(client.getOnlineUsersCount())
+    const call = yield* Effect.fork(client.getOnlineUsersCount)
     while (true) {
       const request = yield* peer.request
       if (request.type === 9) {
@@ -1083,16 +1084,16 @@ describe("§4.5 idle timeout", () => {
       // The stop's answers are dropped quietly.
       yield* peer.reply(stop, { status: 1 })
       yield* peer.send(header(2n, { transfer_id: T1, binary_data: true, chunk_size: 0, offset: 16, status: 308 }))
-      const after = yield* begin(peer, client.getOnlineUsersCount())
+      const after = yield* begin(peer, client.getOnlineUsersCount)
       assert.strictEqual(after.request.text, `{"type":12,"payload":{"id":4}}`)
       yield* peer.reply(after.request, { online_users_count: 3, status: 1 })
       assert.strictEqual(yield* Fiber.join(after.fiber), 3)
     }).pipe(Effect.provide(memory))
   )
 
-  it.scoped("transferIdleTimeoutMillis sets the idle timeout", () =>
+  it.scoped("transferIdleTimeout sets the idle timeout", () =>
     Effect.gen(function* () {
-      const { client, peer } = yield* connect({ transferIdleTimeoutMillis: 5000 })
+      const { client, peer } = yield* connect({ transferIdleTimeout: "5000 millis" })
       const start = yield* begin(peer, client.startDownload("client.bin"))
       yield* sendAll(peer, [h0(2n), bin("01234567")])
       const download = yield* Fiber.join(start.fiber)
@@ -1271,8 +1272,8 @@ describe("automatic resumption after a dropped connection (§1.1, §4.5)", () =>
     const bytes = yield* Effect.fork(collect(download.bytes))
     yield* reached(download, 8)
     yield* peer.drop
-    const waiting = yield* waitState(client, "Disconnected")
-    if (waiting._tag !== "Disconnected") return assert.fail("expected Disconnected")
+    const waiting = yield* waitState(client, "Waiting")
+    if (waiting._tag !== "Waiting") return assert.fail("expected Waiting")
     yield* TestClock.adjust(waiting.delay)
     const next = yield* server.accept
     const init = yield* next.request

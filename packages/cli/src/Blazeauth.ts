@@ -181,7 +181,7 @@ export const reconnectingLine = (
 export const fromDownloadError = (
   error: ClientError.BlazeauthError | ClientError.TransferError | ClientError.DownloadFileError
 ): CliError.CliError =>
-  error._tag === "InvalidArgument" && error.argument === "clientId"
+  error._tag === "InvalidOptions" && error.option === "clientId"
     ? CliError.usage(`invalid --client-id: ${error.detail}`)
     : CliError.failure(`download failed: ${error.message}`)
 
@@ -227,13 +227,12 @@ export const download = (options: DownloadOptions): Effect.Effect<void, CliError
       apiKey: options.apiKey,
       clientId: options.clientId,
       auth,
-      reconnect: options.reconnectAttempts > 0,
-      maxReconnectAttempts: Math.max(1, options.reconnectAttempts)
+      reconnect: options.reconnectAttempts > 0 && { maxAttempts: options.reconnectAttempts }
     }).pipe(Effect.mapError(fromDownloadError))
     const reporter = yield* Progress.makeReporter(output, options.progress, options.file)
 
     yield* client.states.pipe(
-      Stream.filter(Client.State.$is("Disconnected")),
+      Stream.filter(Client.State.$is("Waiting")),
       Stream.runForEach((state) => reporter.notice(reconnectingLine(state, options.reconnectAttempts))),
       Effect.forkScoped
     )

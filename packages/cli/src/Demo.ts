@@ -192,8 +192,8 @@ export const blazeauth: Effect.Effect<void, CliError.CliError> = Effect.gen(func
   yield* Fiber.join(firstEvent).pipe(
     Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => CliError.failure("demo: no panel event arrived") })
   )
-  yield* Console.log(`round trip of a ping: ${Duration.toMillis(yield* client.ping()).toFixed(2)} ms`)
-  yield* client.logout()
+  yield* Console.log(`round trip of a ping: ${Duration.toMillis(yield* client.ping).toFixed(2)} ms`)
+  yield* client.logout
   yield* client.close
   yield* Console.log("client logged out and closed (1000)\n")
 }).pipe(
