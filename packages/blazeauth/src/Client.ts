@@ -680,7 +680,7 @@ interface Handler {
    * A message under the handler's id, handled synchronously (no Effect per response); returns whether
    * the handler is done (leaves the table), or an Effect deciding it when something must be sent first.
    */
-  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => DownloadImpl.Step
+  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => DownloadImpl.Done
   /**
    * Receives the binary frame bound by a type-8 header this handler accepted (none: discarded). It
    * returns an Effect only to make the receive loop wait (a full download buffer).
@@ -720,7 +720,7 @@ interface Session {
   ) => Effect.Effect<Received, ClientError.CallError>
   readonly ping: Effect.Effect<Duration.Duration, ClientError.CallError>
   /** Streams (downloads) on this connection. */
-  readonly channel: DownloadImpl.Channel
+  readonly channel: DownloadImpl.Connection
 }
 
 /**
@@ -1274,7 +1274,7 @@ export const make = (
               )
           )
 
-        const channel: DownloadImpl.Channel = {
+        const channel: DownloadImpl.Connection = {
           open: (stream, receiver) =>
             stream._tag === "TransferFile"
               ? Effect.asVoid(
@@ -1449,54 +1449,27 @@ export const make = (
     })
 
     /** The session after `dead` ended: retired at once (its calls wait for the next), then awaited. */
-    const nextChannel = (dead: DownloadImpl.Channel) =>
+    const nextChannel = (dead: DownloadImpl.Connection) =>
       Effect.zipRight(
         Effect.suspend(() => (current !== undefined && current.channel === dead ? retire(current) : Effect.void)),
-        Effect.suspend((): Effect.Effect<DownloadImpl.Channel, ClientError.CallError> => {
+        Effect.suspend((): Effect.Effect<DownloadImpl.Connection, ClientError.CallError> => {
           if (clientEnd !== undefined) return Effect.fail(clientEnd)
           if (current !== undefined) return Effect.succeed(current.channel)
           return Effect.map(Deferred.await(slot), (session) => session.channel)
         })
       )
 
-    const host: DownloadImpl.Host = {
+    const host: DownloadImpl.Connections = {
       bufferBytes: cfg.downloadBufferBytes,
       reconnects: cfg.reconnect,
-      channel: perform(Usecase.TransferFile, (session) => Effect.succeed(session.channel)),
-      nextChannel
+      current: perform(Usecase.TransferFile, (session) => Effect.succeed(session.channel)),
+      next: nextChannel
     }
 
     const startDownload = (filename: string, downloadOptions?: Download.Options | undefined) =>
-      Effect.suspend(() => {
-        const offset = downloadOptions?.offset ?? 0
-        if (!Number.isSafeInteger(offset) || offset < 0) {
-          return Effect.fail(new ClientError.InvalidArgument({ argument: "offset", detail: "must be an integer ≥ 0" }))
-        }
-        return DownloadImpl.start(
-          host,
-          // Only a download from 0 can hash the whole file.
-          { filename, offset, fileSize: undefined, fileDigest: offset === 0 ? Crypto.createHash("sha256") : undefined },
-          { _tag: "TransferFile", filename, offset }
-        )
-      })
+      DownloadImpl.start(host, filename, downloadOptions)
 
-    const resume = (stopped: Download.Stopped) =>
-      Effect.flatMap(DownloadImpl.checkResume(stopped), () =>
-        DownloadImpl.start(
-          host,
-          {
-            filename: stopped.filename,
-            offset: stopped.offset,
-            fileSize: Option.getOrUndefined(stopped.fileSize),
-            // A copy: the same stop may be resumed again if this attempt fails.
-            fileDigest: stopped.continuation.fileDigest?.copy()
-          },
-          Option.match(stopped.resumeToken, {
-            onNone: () => ({ _tag: "TransferFile", filename: stopped.filename, offset: stopped.offset }),
-            onSome: (resumeToken) => ({ _tag: "ResumeFileTransfer", transferId: stopped.transferId, resumeToken })
-          })
-        )
-      )
+    const resume = (stopped: Download.Stopped) => DownloadImpl.resume(host, stopped)
 
     const downloadToFile = (filename: string, path: string) =>
       Stream.unwrapScoped(
