@@ -38,6 +38,22 @@ export const transferIdLimit = 128
 export const resumeTokenLimit = 512
 
 /**
+ * The chunk size a server sends by default (§4.4 rule 2, §8).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultChunkSize = 64 * 1024
+
+/**
+ * The largest `chunk_size` a client accepts by default; above it a header is a protocol violation (§4.5, §8).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultChunkLimit = 16 * 1024 * 1024
+
+/**
  * The SHA-256 of no bytes: the range checksum of a stream with nothing to send (§4.4 rule 2).
  *
  * @since 0.1.0

@@ -22,7 +22,7 @@ import * as Transfer from "../Transfer.js"
 import * as Continuation from "./download/continuation.js"
 import * as Delivery from "./download/delivery.js"
 import * as Progress from "./download/progress.js"
-import { conclude, isOver, progressOf, type State } from "./download/state.js"
+import { conclude, isFinal, progressOf, type State } from "./download/state.js"
 import { stop } from "./download/stop.js"
 import { launch } from "./download/stream.js"
 
@@ -90,8 +90,8 @@ const checkResume = (stopped: Download.Stopped): Either.Either<void, ClientError
     Either.map(() => undefined)
   )
 
-/** Where the chain of streams starts: the bytes held, the size known, the whole-file digest so far. */
-interface Origin {
+/** What a download holds before its first stream: the bytes up to `offset`, the size known, the whole-file digest so far. */
+interface Held {
   readonly filename: string
   readonly offset: number
   readonly fileSize: number | undefined
@@ -155,22 +155,22 @@ const release = (state: State): Effect.Effect<void> =>
 
 const run = (
   connections: Connections,
-  origin: Origin,
+  held: Held,
   request: StreamRequest
 ): Effect.Effect<Download.Download, ClientError.TransferError, Scope.Scope> =>
   Effect.gen(function* () {
     const state: State = {
-      filename: origin.filename,
+      filename: held.filename,
       connections,
       delivery: Delivery.make(connections.bufferBytes),
       progress: Progress.make(),
       outcome: yield* Deferred.make<Download.Outcome, ClientError.TransferError>(),
       started: yield* Deferred.make<void, ClientError.TransferError>(),
       scope: yield* Effect.scope,
-      fileDigest: origin.fileDigest,
+      fileDigest: held.fileDigest,
       phase: "running",
-      position: origin.offset,
-      fileSize: origin.fileSize,
+      position: held.offset,
+      fileSize: held.fileSize,
       fileChecksum: undefined,
       transferId: request._tag === "ResumeFileTransfer" ? request.transferId : "",
       pendingToken: request._tag === "ResumeFileTransfer" ? Option.some(request.resumeToken) : Option.none(),
@@ -191,7 +191,7 @@ const run = (
       progress: Progress.stream(
         state.progress,
         () => progressOf(state),
-        () => isOver(state)
+        () => isFinal(state)
       ),
       current: Effect.sync(() => progressOf(state)),
       stop: (options) => stop(state, options),

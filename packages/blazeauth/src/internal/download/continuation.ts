@@ -5,20 +5,22 @@
 import * as Crypto from "node:crypto"
 import * as Download from "../../Download.js"
 
-class Hashing implements Download.Continuation {
-  readonly [Download.ContinuationTypeId]: Download.ContinuationTypeId = Download.ContinuationTypeId
-  constructor(readonly fileDigest: Crypto.Hash | undefined) {}
-}
+/** The digests behind the continuations that carry one; nothing of it shows on the value itself. */
+const digests = new WeakMap<Download.Continuation, Crypto.Hash>()
 
 /** The continuation of a download that stopped with `fileDigest` (none: the file cannot be verified whole). */
-export const make = (fileDigest: Crypto.Hash | undefined): Download.Continuation => new Hashing(fileDigest)
+export const make = (fileDigest: Crypto.Hash | undefined): Download.Continuation => {
+  const continuation: Download.Continuation = { [Download.ContinuationTypeId]: Download.ContinuationTypeId }
+  if (fileDigest !== undefined) digests.set(continuation, fileDigest)
+  return continuation
+}
 
 /**
  * The whole-file digest to continue from: a copy, since the same stop may be resumed again if a
  * resumption fails. None for a continuation rebuilt from stored parts.
  */
 export const fileDigest = (continuation: Download.Continuation): Crypto.Hash | undefined =>
-  continuation instanceof Hashing ? continuation.fileDigest?.copy() : undefined
+  digests.get(continuation)?.copy()
 
 /** An empty SHA-256 digest. */
 export const digest = (): Crypto.Hash => Crypto.createHash("sha256")

@@ -32,43 +32,43 @@ const changed = (notifier: Notifier): Effect.Effect<void> =>
     })
   })
 
-/** Where a listener stands: the last progress it emitted, and whether it emitted the final one. */
+/** Where a listener stands: the last progress it emitted, and whether that was the final one. */
 interface Listener {
   emitted: Download.Progress | undefined
-  finished: boolean
+  emittedFinal: boolean
 }
 
 const pull = (
   notifier: Notifier,
   listener: Listener,
   now: () => Download.Progress,
-  over: () => boolean
+  final: () => boolean
 ): Effect.Effect<Download.Progress, Option.Option<never>> =>
   Effect.suspend(() => {
-    if (listener.finished) return Effect.fail(Option.none())
+    if (listener.emittedFinal) return Effect.fail(Option.none())
     const current = now()
-    const ended = over()
+    const last = final()
     const emitted = listener.emitted
     if (
       emitted === undefined ||
       emitted.position !== current.position ||
       Option.isNone(emitted.fileSize) !== Option.isNone(current.fileSize) ||
-      ended
+      last
     ) {
-      listener.finished = ended
+      listener.emittedFinal = last
       listener.emitted = current
       return Effect.succeed(current)
     }
-    return Effect.flatMap(changed(notifier), () => pull(notifier, listener, now, over))
+    return Effect.flatMap(changed(notifier), () => pull(notifier, listener, now, final))
   })
 
-/** The current progress, then every change, until `over` holds (its progress emitted last). */
+/** The current progress, then every change, until `final` holds (that progress emitted last). */
 export const stream = (
   notifier: Notifier,
   now: () => Download.Progress,
-  over: () => boolean
+  final: () => boolean
 ): Stream.Stream<Download.Progress> =>
   Stream.suspend(() => {
-    const listener: Listener = { emitted: undefined, finished: false }
-    return Stream.repeatEffectOption(pull(notifier, listener, now, over))
+    const listener: Listener = { emitted: undefined, emittedFinal: false }
+    return Stream.repeatEffectOption(pull(notifier, listener, now, final))
   })

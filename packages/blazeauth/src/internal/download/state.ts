@@ -100,7 +100,7 @@ export const progressOf = (state: State): Download.Progress => ({
 })
 
 /** Whether the progress is final: the download concluded, or its stream ended after a stop. */
-export const isOver = (state: State): boolean => state.phase === "concluded" || state.stoppedAt !== undefined
+export const isFinal = (state: State): boolean => state.phase === "concluded" || state.stoppedAt !== undefined
 
 /** The error of a violation found in `segment`'s stream. */
 export const errorOf = (state: State, segment: Segment, violation: Transfer.Violation): ClientError.TransferError => {
