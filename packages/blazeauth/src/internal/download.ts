@@ -8,6 +8,7 @@
  * Effect only when the consumer's buffer is full, and the loop (and so the socket) waits on it: that
  * is the backpressure.
  */
+import type * as Crypto from "node:crypto"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -95,7 +96,7 @@ interface Held {
   readonly filename: string
   readonly offset: number
   readonly fileSize: number | undefined
-  readonly fileDigest: ReturnType<typeof Continuation.fileDigest>
+  readonly fileDigest: Crypto.Hash | undefined
 }
 
 /**
