@@ -14,7 +14,6 @@
  *
  * @since 0.1.0
  */
-import type * as Crypto from "node:crypto"
 import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
@@ -65,15 +64,33 @@ export interface Completed {
 }
 
 /**
+ * The type id of `Continuation`.
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
+export const ContinuationTypeId: unique symbol = Symbol.for("@protokernel/blazeauth/Download/Continuation")
+
+/**
+ * The type id of `Continuation`.
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
+export type ContinuationTypeId = typeof ContinuationTypeId
+
+/**
  * Where the hashing of a stopped download stands: carried to its resumption, so that the whole file
- * is still verified. Opaque; absent when the stop is rebuilt from stored parts.
+ * is still verified. Opaque; empty when the stop is rebuilt from stored parts.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Continuation {
-  readonly fileDigest: Crypto.Hash | undefined
+  readonly [ContinuationTypeId]: ContinuationTypeId
 }
+
+const empty: Continuation = { [ContinuationTypeId]: ContinuationTypeId }
 
 /**
  * A download stopped at `offset` (the first byte not received). `resume` continues it: with the
@@ -120,7 +137,7 @@ export const stopped = (parts: {
   offset: parts.offset,
   fileSize: Option.fromNullable(parts.fileSize),
   resumeToken: Option.fromNullable(parts.resumeToken),
-  continuation: { fileDigest: undefined }
+  continuation: empty
 })
 
 /**

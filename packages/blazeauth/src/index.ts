@@ -39,4 +39,7 @@ export * as Server from "./Server.js"
 export * as Status from "./Status.js"
 
 /** @since 0.1.0 */
+export * as Transfer from "./Transfer.js"
+
+/** @since 0.1.0 */
 export * as Usecase from "./Usecase.js"

@@ -313,6 +313,43 @@ describe("§4.10 worked examples, from the client's side", () => {
     }).pipe(Effect.provide(memory))
   )
 
+  it.scoped(
+    "a stop's continuation is opaque and survives a failed resumption: the next one still verifies the file",
+    () =>
+      Effect.gen(function* () {
+        const { client, peer } = yield* connect()
+        const stopping = yield* begin(peer, client.startDownload("client.bin"))
+        yield* sendAll(peer, [
+          `{"type":8,"payload":{"id":2,"transfer_id":"${T2}","binary_data":true,"chunk_size":8,"offset":0,"file_size":20}}`,
+          bin("01234567")
+        ])
+        const download = yield* Fiber.join(stopping.fiber)
+        const stop = yield* begin(peer, download.stop({ issueToken: true }))
+        yield* sendAll(peer, [
+          `{"type":8,"payload":{"id":2,"transfer_id":"${T2}","binary_data":true,"chunk_size":8,"offset":8}}`,
+          bin("89abcdef"),
+          `{"type":9,"payload":{"id":3,"resume_token":"${TOKEN}","status":1}}`,
+          `{"type":8,"payload":{"id":2,"transfer_id":"${T2}","binary_data":true,"chunk_size":0,"offset":16,"status":308}}`
+        ])
+        const stopped = some(yield* Fiber.join(stop.fiber), "stop")
+        assert.deepStrictEqual(Object.keys(stopped.continuation), [])
+        assert.isTrue(Download.ContinuationTypeId in stopped.continuation)
+        const terminal = (id: number) =>
+          `{"type":8,"payload":{"id":${id},"transfer_id":"${T2}","binary_data":true,"chunk_size":4,"offset":16,"file_size":20,"status":1,"file_checksum":"${FILE_SHA}","range_checksum":"${GHIJ_SHA}"}}`
+        // A corrupted resumption fails; the bytes it hashed do not reach the stop's digest.
+        const corrupted = yield* begin(peer, client.resume(stopped))
+        yield* sendAll(peer, [terminal(4), bin("ghiX")])
+        const broken = yield* Fiber.join(corrupted.fiber)
+        const error = failure(yield* Effect.exit(broken.outcome))
+        assert.strictEqual(error._tag, "FileChecksumMismatch")
+        const resuming = yield* begin(peer, client.resume(stopped))
+        yield* sendAll(peer, [terminal(5), bin("ghij")])
+        const resumed = yield* Fiber.join(resuming.fiber)
+        assert.strictEqual(yield* collect(resumed.bytes), "ghij")
+        assert.deepStrictEqual(view(yield* resumed.outcome), completed(20, FILE_SHA, "file"))
+      }).pipe(Effect.provide(memory))
+  )
+
   it.scoped("the stop's response and the 308 header may come in either order", () =>
     Effect.gen(function* () {
       for (const order of ["response-first", "header-first"] as const) {

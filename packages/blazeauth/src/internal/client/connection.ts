@@ -46,7 +46,7 @@ export interface Handler {
    * A message under the handler's id, handled synchronously; returns whether the handler is done
    * (leaves the table), or an Effect deciding it when something must be sent first.
    */
-  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => DownloadImpl.Step
+  readonly onMessage: (envelope: Envelope.Envelope, receivedAt: number) => DownloadImpl.Done
   /** Receives the binary frame bound by a type-8 header (none: discarded); an Effect makes the loop wait. */
   readonly onBinary: ((bytes: Uint8Array) => Effect.Effect<void> | undefined) | undefined
   /** The handler leaves the table with this error. */

@@ -153,14 +153,14 @@ export const ensureRunning = (lifecycle: Lifecycle): Effect.Effect<void, ClientE
   Effect.suspend(() => (lifecycle.clientEnd === undefined ? Effect.void : Effect.fail(lifecycle.clientEnd)))
 
 /** The session after `dead` ended: retired at once (its calls wait for the next), then awaited. */
-export const nextChannel = (
+export const nextConnection = (
   lifecycle: Lifecycle,
-  dead: DownloadImpl.Channel
-): Effect.Effect<DownloadImpl.Channel, ClientError.CallError> =>
+  dead: DownloadImpl.Connection
+): Effect.Effect<DownloadImpl.Connection, ClientError.CallError> =>
   Effect.zipRight(
     Effect.suspend(() => {
       const current = lifecycle.slot.current()
-      return current !== undefined && current.channel === dead ? lifecycle.slot.retire(current) : Effect.void
+      return current !== undefined && current.downloads === dead ? lifecycle.slot.retire(current) : Effect.void
     }),
-    Effect.map(lifecycle.slot.await, (session) => session.channel)
+    Effect.map(lifecycle.slot.await, (session) => session.downloads)
   )

@@ -4,12 +4,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import * as Crypto from "node:crypto"
 import type * as Client from "../../Client.js"
 import * as ClientError from "../../ClientError.js"
 import type * as Download from "../../Download.js"
@@ -40,44 +38,12 @@ const method =
     })
 
 /** What the client lends its downloads. */
-const downloadHost = (lifecycle: Lifecycle.Lifecycle): DownloadImpl.Host => ({
+const downloadConnections = (lifecycle: Lifecycle.Lifecycle): DownloadImpl.Connections => ({
   bufferBytes: lifecycle.config.downloadBufferBytes,
   reconnects: lifecycle.config.reconnect.enabled,
-  channel: Lifecycle.perform(lifecycle, Usecase.TransferFile, (session) => Effect.succeed(session.channel)),
-  nextChannel: (dead) => Lifecycle.nextChannel(lifecycle, dead)
+  current: Lifecycle.perform(lifecycle, Usecase.TransferFile, (session) => Effect.succeed(session.downloads)),
+  next: (dead) => Lifecycle.nextConnection(lifecycle, dead)
 })
-
-const startDownload = (host: DownloadImpl.Host, filename: string, options?: Download.Options | undefined) =>
-  Effect.suspend(() => {
-    const offset = options?.offset ?? 0
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      return Effect.fail(new ClientError.InvalidArgument({ argument: "offset", detail: "must be an integer ≥ 0" }))
-    }
-    return DownloadImpl.start(
-      host,
-      // Only a download from 0 can hash the whole file.
-      { filename, offset, fileSize: undefined, fileDigest: offset === 0 ? Crypto.createHash("sha256") : undefined },
-      { _tag: "TransferFile", filename, offset }
-    )
-  })
-
-const resume = (host: DownloadImpl.Host, stopped: Download.Stopped) =>
-  Effect.flatMap(DownloadImpl.checkResume(stopped), () =>
-    DownloadImpl.start(
-      host,
-      {
-        filename: stopped.filename,
-        offset: stopped.offset,
-        fileSize: Option.getOrUndefined(stopped.fileSize),
-        // A copy: the same stop may be resumed again if this attempt fails.
-        fileDigest: stopped.continuation.fileDigest?.copy()
-      },
-      Option.match(stopped.resumeToken, {
-        onNone: () => ({ _tag: "TransferFile", filename: stopped.filename, offset: stopped.offset }),
-        onSome: (resumeToken) => ({ _tag: "ResumeFileTransfer", transferId: stopped.transferId, resumeToken })
-      })
-    )
-  )
 
 const subscribePanelEvents = (lifecycle: Lifecycle.Lifecycle) =>
   Effect.gen(function* () {
@@ -89,12 +55,13 @@ const subscribePanelEvents = (lifecycle: Lifecycle.Lifecycle) =>
 /** The client's methods; `close` ends it. */
 export const make = (lifecycle: Lifecycle.Lifecycle, close: Effect.Effect<void>): Client.Client => {
   const table = Calls.table
-  const host = downloadHost(lifecycle)
-  const start = (filename: string, options?: Download.Options | undefined) => startDownload(host, filename, options)
+  const connections = downloadConnections(lifecycle)
+  const start = (filename: string, options?: Download.Options | undefined) =>
+    DownloadImpl.start(connections, filename, options)
   return {
     application: Effect.sync(() => lifecycle.application),
     startDownload: start,
-    resume: (stopped) => resume(host, stopped),
+    resume: (stopped) => DownloadImpl.resume(connections, stopped),
     download: (filename, options) =>
       Stream.unwrapScoped(Effect.map(start(filename, options), (download) => download.bytes)),
     downloadToFile: (filename, path) => DownloadFile.write(start(filename), path),

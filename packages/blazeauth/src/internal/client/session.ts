@@ -34,7 +34,7 @@ export interface Session {
   kind: Client.AuthorizationKind | undefined
   readonly connection: Connection.Connection
   /** Streams (downloads) on this connection. */
-  readonly channel: DownloadImpl.Channel
+  readonly downloads: DownloadImpl.Connection
   readonly listener: Listener
 }
 
@@ -95,7 +95,7 @@ export const run = (
       application,
       kind: undefined,
       connection,
-      channel: Streams.channelOf(connection),
+      downloads: Streams.downloadsOf(connection),
       listener
     }
     yield* Keepalive.start(connection, receivedAt)

@@ -32,7 +32,7 @@ class StreamHandler implements Connection.Handler {
     this.fail = receiver.fail
   }
 
-  onMessage(envelope: Envelope.Envelope): DownloadImpl.Step {
+  onMessage(envelope: Envelope.Envelope): DownloadImpl.Done {
     return this.receiver.onHeader(envelope.payload)
   }
 }
@@ -86,7 +86,7 @@ const stop = (connection: Connection.Connection, transferId: string, issueToken:
   })
 
 /** The connection as a download uses it. */
-export const channelOf = (connection: Connection.Connection): DownloadImpl.Channel => ({
+export const downloadsOf = (connection: Connection.Connection): DownloadImpl.Connection => ({
   open: (stream, receiver) => openStream(connection, stream, receiver),
   stop: (transferId, issueToken) => stop(connection, transferId, issueToken),
   stopQuietly: (transferId) =>
