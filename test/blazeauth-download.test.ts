@@ -29,7 +29,7 @@ import {
   startServer,
   startServerWithClock
 } from "./support/blazeauth.js"
-import { fuzzParameters } from "./support/fuzz.js"
+import { fuzzParameters } from "./kit/fuzz.js"
 
 // ---- fixtures -------------------------------------------------------------------------------------
 

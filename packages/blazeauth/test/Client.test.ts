@@ -24,7 +24,7 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { makeServer, type Peer, serve, type Server } from "./support/peer.js"
 
 const API_KEY = "BA0123456789ABCDEFGHI"

@@ -17,7 +17,8 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { auth32Hex, hex, key32, memoryServer, toHex, wsServer } from "./support/peers.js"
+import { frameToHex, fromHex } from "../../../test/kit/bytes.js"
+import { auth32Hex, key32, memoryServer, wsServer } from "./support/peers.js"
 
 /** What a scripted server saw on one connection. */
 interface Seen {
@@ -53,7 +54,7 @@ const scripted = (
             transport.frames.pipe(
               Stream.runForEach((frame) =>
                 Effect.zipRight(
-                  Effect.sync(() => seen.frames.push(toHex(frame))),
+                  Effect.sync(() => seen.frames.push(frameToHex(frame))),
                   copy.offer(frame)
                 )
               ),
@@ -77,7 +78,7 @@ const pongBytes = (time: bigint) => {
 /** Hello, then the auth Pong once the auth message arrives; then answers each Ping. */
 const honest = (transport: Transport.Transport) =>
   Effect.gen(function* () {
-    yield* transport.send(hex("6d73"))
+    yield* transport.send(fromHex("6d73"))
     yield* transport.frames.pipe(
       Stream.runForEach((frame) => transport.send(pongBytes(typeof frame === "string" ? -1n : BigInt(frame.length)))),
       Effect.ignore
@@ -87,7 +88,7 @@ const honest = (transport: Transport.Transport) =>
 /** Hello, the auth Pong `pongBytes(1n)`, then `reply` to every later message. */
 const authThen = (transport: Transport.Transport, reply: Effect.Effect<void, Transport.CloseError>) =>
   Effect.gen(function* () {
-    yield* transport.send(hex("6d73"))
+    yield* transport.send(fromHex("6d73"))
     yield* transport.frames.pipe(
       Stream.zipWithIndex,
       Stream.runForEach(([, index]) => (index === 0 ? transport.send(pongBytes(1n)) : reply))
@@ -97,7 +98,7 @@ const authThen = (transport: Transport.Transport, reply: Effect.Effect<void, Tra
 /** Hello, then `reply` to the auth message. */
 const answerAuthWith = (transport: Transport.Transport, reply: Uint8Array) =>
   Effect.gen(function* () {
-    yield* transport.send(hex("6d73"))
+    yield* transport.send(fromHex("6d73"))
     yield* transport.frames.pipe(Stream.take(1), Stream.runDrain)
     yield* transport.send(reply)
   })
@@ -214,7 +215,9 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
 
   it.scoped("reads several Pongs from one message (vector 13)", () =>
     Effect.gen(function* () {
-      yield* scripted((transport) => authThen(transport, transport.send(hex("0000000191 7fb36548 00000001917fb36642"))))
+      yield* scripted((transport) =>
+        authThen(transport, transport.send(fromHex("0000000191 7fb36548 00000001917fb36642")))
+      )
       const client = yield* Client.make(options)
       yield* client.awaitAuthenticated
       const pongs = yield* client.pongs.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
@@ -233,7 +236,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
         authThen(
           transport,
           Effect.zipRight(
-            Effect.zipRight(transport.send("hi"), transport.send(hex("00 0000000000000007 05 00"))),
+            Effect.zipRight(transport.send("hi"), transport.send(fromHex("00 0000000000000007 05 00"))),
             transport.send(pongBytes(8n))
           )
         )
@@ -280,7 +283,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
 
   it.scoped("a wrong hello is fatal: closes 1002 and never reconnects", () =>
     Effect.gen(function* () {
-      const server = yield* scripted((transport) => transport.send(hex("6d74")))
+      const server = yield* scripted((transport) => transport.send(fromHex("6d74")))
       const client = yield* Client.make(options)
       const error = yield* Effect.flip(client.awaitEnd)
       assert.deepStrictEqual([error._tag, error.message], ["BadHello", "bad_hello: expected 6d 73, received 6d 74"])
@@ -295,7 +298,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
   it.scoped("no hello within 10 s, or no auth answer within 25 s, closes and retries", () =>
     Effect.gen(function* () {
       const server = yield* scripted((transport, index) =>
-        index === 0 ? Effect.void : index === 1 ? transport.send(hex("6d73")) : honest(transport)
+        index === 0 ? Effect.void : index === 1 ? transport.send(fromHex("6d73")) : honest(transport)
       )
       const client = yield* Client.make({ ...options, reconnect: { initial: "1 second", jitter: 0 } })
       yield* eventually(Effect.map(Ref.get(server.connections), (all) => all.length === 1))
@@ -325,7 +328,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
   it.scoped("an answer other than a Pong to the auth is a protocol error: 1002, then retry", () =>
     Effect.gen(function* () {
       const server = yield* scripted((transport, index) =>
-        index === 0 ? answerAuthWith(transport, hex("01")) : honest(transport)
+        index === 0 ? answerAuthWith(transport, fromHex("01")) : honest(transport)
       )
       const client = yield* Client.make(options)
       const waiting = yield* waitState(client, "Waiting")

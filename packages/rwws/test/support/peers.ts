@@ -1,19 +1,16 @@
 import { KeyStore, Server } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
 import { Effect, Either, Layer, Queue, Redacted, Stream } from "effect"
+import { frameToHex, toHex } from "../../../../test/kit/bytes.js"
 
 /** Spec §8 vector 2: bytes 0x01..0x20. */
 export const key32 = Redacted.make("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
 export const key32Bytes = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
 /** Spec §8 vector 2 as hex: the auth message for `key32`. */
-export const auth32Hex = "b6c40020" + Buffer.from(key32Bytes).toString("hex")
+export const auth32Hex = "b6c40020" + toHex(key32Bytes)
 /** Spec §8 vector 6: the single byte 0x2a. */
 export const key1 = Redacted.make("Kg==")
 export const otherKey = Redacted.make("b3RoZXIta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
-
-export const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"))
-export const toHex = (frame: Transport.Frame): string =>
-  typeof frame === "string" ? `text:${frame}` : Buffer.from(frame).toString("hex")
 
 /** A client that speaks raw frames, for feeding the server exactly the bytes a test needs. */
 export interface RawClient {
@@ -41,7 +38,7 @@ export const rawConnect = (url: string) =>
       while (true) {
         const item = yield* Queue.take(inbox)
         if (Either.isLeft(item)) return { frames, close: item.left }
-        frames.push(toHex(item.right))
+        frames.push(frameToHex(item.right))
       }
     })
     return { transport, next, send: transport.send, rest } satisfies RawClient
@@ -52,14 +49,14 @@ export const rawAuthenticated = (url: string, key: Uint8Array = key32Bytes) =>
   Effect.gen(function* () {
     const client = yield* rawConnect(url)
     const hello = yield* client.next
-    if (toHex(hello) !== "6d73") return yield* Effect.dieMessage(`unexpected hello ${toHex(hello)}`)
+    if (frameToHex(hello) !== "6d73") return yield* Effect.dieMessage(`unexpected hello ${frameToHex(hello)}`)
     const auth = new Uint8Array(4 + key.length)
     auth.set([0xb6, 0xc4, 0x00, key.length])
     auth.set(key, 4)
     yield* client.send(auth)
     const pong = yield* client.next
-    if (toHex(pong).length !== 18 || !toHex(pong).startsWith("00")) {
-      return yield* Effect.dieMessage(`expected the auth pong, got ${toHex(pong)}`)
+    if (frameToHex(pong).length !== 18 || !frameToHex(pong).startsWith("00")) {
+      return yield* Effect.dieMessage(`expected the auth pong, got ${frameToHex(pong)}`)
     }
     return client
   })
