@@ -7,10 +7,11 @@ import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import * as WS from "ws"
+import { eventually } from "../../../test/kit/eventually.js"
+import { sha256 } from "../../../test/kit/bytes.js"
 import {
   connect,
   demoInitOk,
-  eventually,
   FILE_SHA,
   fixtures,
   GHIJ_SHA,
@@ -21,7 +22,6 @@ import {
   normalize,
   payloadOf,
   readStream,
-  sha256,
   withLicense,
   wsLayer
 } from "./support/server.js"

@@ -18,6 +18,7 @@ import {
   TestClock
 } from "effect"
 import { frameToHex, fromHex } from "../../../test/kit/bytes.js"
+import { eventually } from "../../../test/kit/eventually.js"
 import { auth32Hex, key32, memoryServer, wsServer } from "./support/peers.js"
 
 /** What a scripted server saw on one connection. */
@@ -28,10 +29,6 @@ interface Seen {
 
 const closeSeen = (seen: Seen | undefined) =>
   seen === undefined ? Effect.dieMessage("no such connection") : Deferred.await(seen.closed)
-
-/** Waits (yielding to other fibers) until `ready` holds. */
-const eventually = (ready: Effect.Effect<boolean>): Effect.Effect<void> =>
-  Effect.flatMap(ready, (done) => (done ? Effect.void : Effect.zipRight(Effect.yieldNow(), eventually(ready))))
 
 /**
  * A scripted server on the in-memory network: `script` gets each connection and its index (from 0);
