@@ -6,8 +6,9 @@
 import { Client, ClientError, Fixtures, Server, Status } from "@protokernel/blazeauth"
 import { Transport } from "@protokernel/wire"
 import { assert } from "@effect/vitest"
-import { Clock, Context, Duration, Effect, Layer, Queue, Redacted, Schema, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Redacted, Schema, Stream } from "effect"
 import type { Scope } from "effect"
+import { rawPeer } from "../kit/rawPeer.js"
 
 // ---- fixtures -------------------------------------------------------------------------------------
 
@@ -202,16 +203,14 @@ export interface Raw {
 
 export const raw = (url: string): Effect.Effect<Raw, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const transport = yield* Effect.orDie(Transport.connectWs(url))
-    const texts = yield* Queue.unbounded<string>()
-    yield* transport.frames.pipe(
-      Stream.runForEach((frame) => (typeof frame === "string" ? Queue.offer(texts, frame) : Effect.void)),
-      Effect.ignore,
-      Effect.forkScoped
+    const peer = yield* rawPeer(yield* Effect.orDie(Transport.connectWs(url)))
+    // Binary frames are skipped: these tests speak only the text protocol.
+    const nextText: Effect.Effect<string> = Effect.flatMap(Effect.orDie(peer.next), (frame) =>
+      typeof frame === "string" ? Effect.succeed(frame) : nextText
     )
     return {
-      send: (type, payload) => Effect.orDie(transport.send(JSON.stringify({ type, payload }))),
-      next: Effect.flatMap(Queue.take(texts), (text) => Effect.orDie(Schema.decode(Message)(text))),
-      closed: transport.closed
+      send: (type, payload) => Effect.orDie(peer.transport.send(JSON.stringify({ type, payload }))),
+      next: Effect.flatMap(nextText, (text) => Effect.orDie(Schema.decode(Message)(text))),
+      closed: peer.transport.closed
     }
   })

@@ -7,10 +7,11 @@ import * as Fixtures from "@protokernel/blazeauth/Fixtures"
 import * as Server from "@protokernel/blazeauth/Server"
 import { Transport } from "@protokernel/wire"
 import { assert } from "@effect/vitest"
-import { Effect, Either, Layer, Queue, Stream, TestClock } from "effect"
+import { Effect, Either, Layer, TestClock } from "effect"
 import type { Scope } from "effect"
 import { base64 } from "../../../../test/kit/bytes.js"
 import { withLiveTimeout } from "../../../../test/kit/eventually.js"
+import { rawConnect } from "../../../../test/kit/rawPeer.js"
 
 // ---- constants ------------------------------------------------------------------------------------
 
@@ -172,15 +173,9 @@ export interface RawClient {
 export const connect: Effect.Effect<RawClient, never, Server.BlazeauthServer | Transport.Connector | Scope.Scope> =
   Effect.gen(function* () {
     const server = yield* Server.BlazeauthServer
-    const connector = yield* Transport.Connector
-    const transport = yield* Effect.orDie(connector.connect(server.url))
-    const inbox = yield* Queue.unbounded<Either.Either<Transport.Frame, Transport.CloseError>>()
-    yield* transport.frames.pipe(
-      Stream.runForEach((frame) => Queue.offer(inbox, Either.right(frame))),
-      Effect.catchAll((close) => Queue.offer(inbox, Either.left(close))),
-      Effect.forkScoped
-    )
-    const take = withLiveTimeout(Queue.take(inbox), "a frame or a close")
+    const peer = yield* Effect.orDie(rawConnect(server.url))
+    const transport = peer.transport
+    const take = withLiveTimeout(peer.take, "a frame or a close")
     const next = Effect.flatMap(
       take,
       Either.match({

@@ -1,7 +1,8 @@
 import { KeyStore, Server } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
-import { Effect, Either, Layer, Queue, Redacted, Stream } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { frameToHex, toHex } from "../../../../test/kit/bytes.js"
+import * as Kit from "../../../../test/kit/rawPeer.js"
 
 /** Spec §8 vector 2: bytes 0x01..0x20. */
 export const key32 = Redacted.make("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
@@ -23,26 +24,12 @@ export interface RawClient {
 }
 
 export const rawConnect = (url: string) =>
-  Effect.gen(function* () {
-    const connector = yield* Transport.Connector
-    const transport = yield* connector.connect(url)
-    const inbox = yield* Queue.unbounded<Either.Either<Transport.Frame, Transport.CloseError>>()
-    yield* transport.frames.pipe(
-      Stream.runForEach((frame) => Queue.offer(inbox, Either.right(frame))),
-      Effect.catchAll((close) => Queue.offer(inbox, Either.left(close))),
-      Effect.forkScoped
-    )
-    const next = Effect.flatMap(Queue.take(inbox), Either.match({ onLeft: Effect.fail, onRight: Effect.succeed }))
-    const rest = Effect.gen(function* () {
-      const frames: Array<string> = []
-      while (true) {
-        const item = yield* Queue.take(inbox)
-        if (Either.isLeft(item)) return { frames, close: item.left }
-        frames.push(frameToHex(item.right))
-      }
-    })
-    return { transport, next, send: transport.send, rest } satisfies RawClient
-  })
+  Effect.map(Kit.rawConnect(url), (peer): RawClient => ({
+    transport: peer.transport,
+    next: peer.next,
+    send: peer.transport.send,
+    rest: Effect.map(peer.rest, ({ frames, close }) => ({ frames: frames.map(frameToHex), close }))
+  }))
 
 /** Connects, checks the hello, authenticates and returns the client after the auth Pong. */
 export const rawAuthenticated = (url: string, key: Uint8Array = key32Bytes) =>
