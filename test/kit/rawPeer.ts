@@ -6,6 +6,7 @@
 import { Transport } from "@protokernel/wire"
 import { Deferred, Effect, Either, Queue, Stream } from "effect"
 import type { Scope } from "effect"
+import * as WS from "ws"
 
 /** A frame that arrived, or the close that ended the connection. */
 export type Arrival = Either.Either<Transport.Frame, Transport.CloseError>
@@ -71,4 +72,39 @@ export const rawConnect = (url: string) =>
   Effect.gen(function* () {
     const connector = yield* Transport.Connector
     return yield* rawPeer(yield* connector.connect(url))
+  })
+
+/** A bare `ws` client, below the Transport: for bytes a Transport never sends (invalid UTF-8 in a text frame). */
+export interface RawWs {
+  /** Sends once the socket is open. */
+  readonly send: (data: Uint8Array, options: { readonly binary: boolean }) => Effect.Effect<void>
+  /** The next message the server sent. */
+  readonly next: Effect.Effect<Buffer>
+  /** The close code, once the connection closed. */
+  readonly closeCode: Effect.Effect<number>
+}
+
+/** Opens a bare `ws` connection to `url`, terminated when the scope closes. */
+export const rawWs = (url: string): Effect.Effect<RawWs, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const socket = yield* Effect.acquireRelease(
+      Effect.sync(() => new WS.WebSocket(url)),
+      (socket) => Effect.sync(() => socket.terminate())
+    )
+    const opened = yield* Deferred.make<void>()
+    const closeCode = yield* Deferred.make<number>()
+    const messages = yield* Queue.unbounded<Buffer>()
+    socket.on("open", () => Deferred.unsafeDone(opened, Effect.void))
+    socket.on("message", (data: Buffer) => Queue.unsafeOffer(messages, data))
+    socket.on("close", (code: number) => Deferred.unsafeDone(closeCode, Effect.succeed(code)))
+    socket.on("error", () => {})
+    return {
+      send: (data, options) =>
+        Effect.zipRight(
+          Deferred.await(opened),
+          Effect.sync(() => socket.send(data, options))
+        ),
+      next: Queue.take(messages),
+      closeCode: Deferred.await(closeCode)
+    }
   })
