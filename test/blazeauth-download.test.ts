@@ -30,6 +30,7 @@ import {
 import { sha256 } from "./kit/bytes.js"
 import { fuzzParameters, fuzzSeed } from "./kit/fuzz.js"
 import { relay } from "./kit/relay.js"
+import { some } from "./kit/unwrap.js"
 
 // ---- fixtures -------------------------------------------------------------------------------------
 
@@ -129,9 +130,6 @@ const collect = <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<Buffer, 
 
 const text = <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<string, E> =>
   Effect.map(collect(bytes), (buffer) => buffer.toString("latin1"))
-
-const some = <A>(option: Option.Option<A>, message: string): A =>
-  Option.isSome(option) ? option.value : assert.fail(`${message}: expected Some, got None`)
 
 const view = (outcome: Download.Outcome) =>
   outcome._tag === "Completed"

@@ -8,7 +8,7 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck as fc, Option, ParseResult, Redacted, Schema, SchemaAST as AST } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { jsonText, show } from "../../../test/kit/json.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 import { reveal } from "./support/reveal.js"
 import * as Spec from "./support/spec.js"
 

@@ -5,7 +5,7 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Option } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { decimalLiteral, integerLiteral, jsonParses, jsonText, nearJsonText, show } from "../../../test/kit/json.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const faultOf = (text: string): Envelope.Fault => {
   const error = left(Envelope.decode(text))

@@ -3,7 +3,7 @@ import * as Usecase from "@protokernel/blazeauth/Usecase"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, FastCheck as fc } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
-import { right } from "../../../test/kit/either.js"
+import { right } from "../../../test/kit/unwrap.js"
 
 const receivedAt = 1_767_000_000
 

@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Option, ParseResult, Schema } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { jsonText, show } from "../../../test/kit/json.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 import * as Spec from "./support/spec.js"
 
 type Payload = { readonly [key: string]: unknown }

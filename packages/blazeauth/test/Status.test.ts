@@ -4,7 +4,7 @@ import * as Usecase from "@protokernel/blazeauth/Usecase"
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, FastCheck as fc, ParseResult, Schema } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 /** §6, the canonical table, verbatim. */
 const table: ReadonlyArray<readonly [number, Status.KnownName]> = [

@@ -3,7 +3,7 @@ import { Either, FastCheck, Redacted } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import * as AccessKey from "../src/AccessKey.js"
 import { toHex } from "../../../test/kit/bytes.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const base64 = (data: Uint8Array) => Buffer.from(data).toString("base64")
 const base64url = (data: Uint8Array) => Buffer.from(data).toString("base64url")

@@ -5,7 +5,7 @@ import * as AccessKey from "../src/AccessKey.js"
 import * as CloseCode from "../src/CloseCode.js"
 import * as Handshake from "../src/Handshake.js"
 import { fromHex, toHex } from "../../../test/kit/bytes.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const key32 = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
 const vector2 = "b6c40020" + "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"

@@ -5,7 +5,7 @@ import * as Packet from "../src/Packet.js"
 import { PacketError } from "../src/PacketError.js"
 import * as Settings from "../src/Settings.js"
 import { fromHex, startsWith, toHex } from "../../../test/kit/bytes.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 import { clientPacket, interestingBytes, testRegistry } from "./support/registry.js"
 
 const emptySettings: Packet.SettingsPacket = { _tag: "Settings", settings: [] }

@@ -3,7 +3,7 @@ import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import * as Packet from "../src/Packet.js"
 import * as Settings from "../src/Settings.js"
 import { fromHex, toHex } from "../../../test/kit/bytes.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 import { setting, testRegistry } from "./support/registry.js"
 
 const settingsPacket = (...settings: Array<Settings.Setting>): Packet.SettingsPacket => ({ _tag: "Settings", settings })

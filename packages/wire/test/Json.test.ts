@@ -11,7 +11,7 @@ import {
   show,
   toNumbers
 } from "../../../test/kit/json.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const MAX = "18446744073709551615"
 

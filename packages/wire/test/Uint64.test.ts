@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck as fc, Option, ParseResult, Schema } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { jsonText, show } from "../../../test/kit/json.js"
-import { left, right } from "../../../test/kit/either.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const decode = Schema.decodeUnknownEither(Uint64.Uint64)
 const encode = Schema.encodeEither(Uint64.Uint64)
