@@ -13,11 +13,11 @@ import * as Download from "@protokernel/blazeauth/Download"
 import * as Transport from "@protokernel/wire/Transport"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Option, Redacted, type Scope, Stream, TestClock } from "effect"
-import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { makeServer, type Peer } from "./support/peer.js"
+import { sha256 } from "../../../test/kit/bytes.js"
 import { failureOf, some, succeeded } from "../../../test/kit/unwrap.js"
 
 const memory = Transport.layerMemory()
@@ -36,7 +36,6 @@ const T3 = "9a1b2c3d4e5f60718293a4b5c6d7e8f9"
 const T4 = "1f2e3d4c5b6a79880716253443526170"
 const TOKEN = "mYU4uR6KL3vWk1EWu4QGPuOGpkJWmu5-h1kw7qzOjq4"
 
-const sha256 = (text: string): string => Crypto.createHash("sha256").update(text, "latin1").digest("hex")
 /** A well-formed checksum that is not the one of any data in these tests. */
 const OTHER_SHA = sha256("not the file")
 
