@@ -10,7 +10,6 @@ import {
   Exit,
   Fiber,
   Layer,
-  Mailbox,
   Option,
   Redacted,
   Ref,
@@ -19,6 +18,7 @@ import {
 } from "effect"
 import { frameToHex, fromHex } from "../../../test/kit/bytes.js"
 import { eventually } from "../../../test/kit/eventually.js"
+import { rawPeer } from "../../../test/kit/rawPeer.js"
 import { auth32Hex, key32, memoryServer, wsServer } from "./support/peers.js"
 
 /** What a scripted server saw on one connection. */
@@ -46,19 +46,9 @@ const scripted = (
           const seen: Seen = { frames: [], closed: yield* Deferred.make<Transport.CloseError>() }
           const index = (yield* Ref.getAndUpdate(connections, (all) => [...all, seen])).length
           // The script reads a copy, so that every frame is recorded whether the script reads or not.
-          const copy = yield* Mailbox.make<Transport.Frame, Transport.CloseError>()
-          yield* Effect.forkScoped(
-            transport.frames.pipe(
-              Stream.runForEach((frame) =>
-                Effect.zipRight(
-                  Effect.sync(() => seen.frames.push(frameToHex(frame))),
-                  copy.offer(frame)
-                )
-              ),
-              Effect.catchAll((close) => Effect.zipRight(Deferred.succeed(seen.closed, close), copy.fail(close)))
-            )
-          )
-          yield* Effect.ignore(script({ ...transport, frames: Mailbox.toStream(copy) }, index))
+          const peer = yield* rawPeer(transport, (frame) => seen.frames.push(frameToHex(frame)))
+          yield* Effect.forkScoped(Effect.flatMap(peer.closed, (close) => Deferred.succeed(seen.closed, close)))
+          yield* Effect.ignore(script({ ...transport, frames: Stream.repeatEffect(peer.next) }, index))
           yield* Deferred.await(seen.closed)
         })
       )
