@@ -13,23 +13,24 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Client, type ClientError, Status } from "@protokernel/blazeauth"
 import * as Download from "@protokernel/blazeauth/Download"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, FastCheck, Fiber, Logger, LogLevel, Option, Redacted, type Scope, Stream } from "effect"
+import { Chunk, Effect, FastCheck, Fiber, Logger, LogLevel, Option, Redacted, Stream } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as WS from "ws"
 import {
   type AppInput,
   connect,
   failure,
   movableClock,
-  listenWs,
   secret,
   startServer,
   startServerWithClock
 } from "./support/blazeauth.js"
-import { fuzzParameters } from "./support/fuzz.js"
+import { sha256 } from "./kit/bytes.js"
+import { fuzzParameters, fuzzSeed } from "./kit/fuzz.js"
+import { relay } from "./kit/relay.js"
+import { some } from "./kit/unwrap.js"
 
 // ---- fixtures -------------------------------------------------------------------------------------
 
@@ -53,8 +54,6 @@ const pattern = (size: number, seed: number): Uint8Array => {
   }
   return bytes
 }
-
-const sha256 = (data: Uint8Array | string): string => Crypto.createHash("sha256").update(data).digest("hex")
 
 const FILE = "0123456789abcdefghij"
 const FILE_SHA = "6bc14bdc4517a7a682c6910de2e2946eb8e1ecd04090728fef6d092a7ceb62c5"
@@ -132,9 +131,6 @@ const collect = <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<Buffer, 
 const text = <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<string, E> =>
   Effect.map(collect(bytes), (buffer) => buffer.toString("latin1"))
 
-const some = <A>(option: Option.Option<A>, message: string): A =>
-  Option.isSome(option) ? option.value : assert.fail(`${message}: expected Some, got None`)
-
 const view = (outcome: Download.Outcome) =>
   outcome._tag === "Completed"
     ? {
@@ -193,82 +189,6 @@ const tempDir = Effect.acquireRelease(
 )
 
 const listDir = (dir: string) => Effect.promise(() => Fs.readdir(dir))
-
-// ---- a relay that cuts or corrupts ----------------------------------------------------------------
-
-interface Faults {
-  /** Cut the connection (no close frame: the client sees 1006) once this many binary frames were passed on. */
-  readonly cutAfterBinary?: number | undefined
-  /** Flip the first byte of this binary frame (counted from 1). */
-  readonly corruptBinary?: number | undefined
-}
-
-interface FaultyRelay {
-  readonly url: string
-  /** The text messages the client sent, per connection. */
-  readonly sent: ReadonlyArray<ReadonlyArray<string>>
-}
-
-const asBuffer = (data: WS.RawData): Buffer =>
-  Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
-
-/** A WebSocket relay to `target` that applies `faults(n)` to the server's messages on its n-th connection. */
-const faultyRelay = (
-  target: string,
-  faults: (connection: number) => Faults
-): Effect.Effect<FaultyRelay, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const sent: Array<Array<string>> = []
-    const server = yield* listenWs
-    server.on("connection", (down: WS.WebSocket) => {
-      const texts: Array<string> = []
-      const fault = faults(sent.length)
-      sent.push(texts)
-      let binaries = 0
-      let cut = false
-      const up = new WS.WebSocket(target, { perMessageDeflate: false })
-      const early: Array<Buffer> = []
-      down.on("message", (data: WS.RawData, binary: boolean) => {
-        const bytes = asBuffer(data)
-        if (!binary) texts.push(bytes.toString("utf8"))
-        if (up.readyState === WS.WebSocket.OPEN) up.send(bytes, { binary })
-        else early.push(bytes)
-      })
-      up.on("open", () => {
-        for (const message of early.splice(0)) up.send(message, { binary: false })
-      })
-      up.on("message", (data: WS.RawData, binary: boolean) => {
-        if (cut) return
-        const bytes = asBuffer(data)
-        if (!binary) return down.send(bytes, { binary: false })
-        binaries++
-        const frame = binaries === fault.corruptBinary ? Buffer.from(bytes) : bytes
-        if (frame !== bytes) frame.writeUInt8(frame.readUInt8(0) ^ 0xff, 0)
-        if (binaries !== fault.cutAfterBinary) return down.send(frame, { binary: true })
-        cut = true
-        // Once the frame is written, drop both sides without a close frame.
-        down.send(frame, { binary: true }, () =>
-          setTimeout(() => {
-            down.terminate()
-            up.terminate()
-          }, 5)
-        )
-      })
-      const copyClose = (to: WS.WebSocket, code: number, reason: Buffer) => {
-        if (to.readyState === WS.WebSocket.CLOSING || to.readyState === WS.WebSocket.CLOSED) return
-        if (to.readyState === WS.WebSocket.CONNECTING || code === 1006) to.terminate()
-        else if (code === 1005) to.close()
-        else to.close(code, reason)
-      }
-      up.on("close", (code: number, reason: Buffer) => copyClose(down, code, reason))
-      down.on("close", (code: number, reason: Buffer) => copyClose(up, code, reason))
-      up.on("error", () => {})
-      down.on("error", () => {})
-    })
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    return { url: `ws://127.0.0.1:${port}`, sent }
-  })
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -515,7 +435,7 @@ describe("Blazeauth e2e: downloads over ws", () => {
       Effect.gen(function* () {
         const chunkSize = 1024
         const server = yield* startServer(fixtures, { chunkSize })
-        const seed = Number(process.env["FUZZ_SEED"] ?? 20250101)
+        const seed = fuzzSeed(20250101)
         const cuts = FastCheck.sample(FastCheck.integer({ min: 2, max: BIG.length / chunkSize - 2 }), {
           numRuns: 50,
           seed
@@ -525,7 +445,7 @@ describe("Blazeauth e2e: downloads over ws", () => {
           (cut, i) =>
             Effect.gen(function* () {
               const name = `download ${i}, cut after chunk ${cut} (seed ${seed})`
-              const relayed = yield* faultyRelay(server.url, (connection) =>
+              const relayed = yield* relay(server.url, (connection) =>
                 connection === 0 ? { cutAfterBinary: cut } : {}
               )
               const client = yield* connect(relayed.url, KEY, {
@@ -562,7 +482,7 @@ describe("Blazeauth e2e: downloads over ws", () => {
     Effect.gen(function* () {
       const server = yield* startServer(fixtures, { chunkSize: 1024 })
       // Every connection through the relay gets its second binary frame flipped at its first byte.
-      const relayed = yield* faultyRelay(server.url, () => ({ corruptBinary: 2 }))
+      const relayed = yield* relay(server.url, () => ({ corruptBinary: 2 }))
       const corrupted = Buffer.from(BIG)
       corrupted.writeUInt8(corrupted.readUInt8(1024) ^ 0xff, 1024)
       const client = yield* connect(relayed.url, KEY, { auth: account("dl_user") })

@@ -11,18 +11,17 @@
 import { Client, ClientError, Expiry, Model, Server } from "@protokernel/blazeauth"
 import { assert, describe, layer } from "@effect/vitest"
 import { Clock, Duration, Effect, Option, Redacted } from "effect"
+import { base64, sha256 } from "./kit/bytes.js"
+import { eventually } from "./kit/eventually.js"
 import {
   type AppInput,
-  base64,
   connect,
-  eventually,
   failsWith,
   failure,
   freshClientId,
   raw,
   secret,
   serverLayer,
-  sha256,
   startServer
 } from "./support/blazeauth.js"
 

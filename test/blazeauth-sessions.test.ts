@@ -26,18 +26,18 @@ import {
   Scope,
   Stream
 } from "effect"
+import { eventually } from "./kit/eventually.js"
+import { relay } from "./kit/relay.js"
 import {
   type AppInput,
   assertClosed,
   assertStatus,
   connect,
-  eventually,
   failedWith,
   failsWith,
   failure,
   freshClientId,
   raw,
-  relay,
   secret,
   serverLayer,
   startServer,

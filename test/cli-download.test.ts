@@ -4,12 +4,13 @@
  * one stdout line, progress on stderr, one stderr line and no file at PATH on any failure, no secret
  * ever printed, usage errors exit 2.
  */
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, type TestContext } from "vitest"
+import { sha256 } from "./kit/bytes.js"
 import { lines, protokernel, runToEnd } from "./support/cli.js"
 import { designExample } from "./support/design-fixtures.js"
 
@@ -65,8 +66,6 @@ const download = (url: string, args: ReadonlyArray<string>) => [
   "desktop-main",
   ...args
 ]
-
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
 
 /** A port nothing listens on. */
 const closedPort = () =>

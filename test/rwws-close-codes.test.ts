@@ -6,7 +6,7 @@ import { Client, ClientError, KeyStore, Server } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Layer, Stream } from "effect"
-import * as WS from "ws"
+import { rawWs } from "./kit/rawPeer.js"
 import { key32, rawAuthenticated, wsServer } from "../packages/rwws/test/support/peers.js"
 
 const failingStore = (failure: Effect.Effect<never, KeyStore.KeyStoreError>) =>
@@ -74,16 +74,14 @@ describe("rwws close codes end to end", () => {
       const server = yield* Server.RwwsServer
       const client = yield* rawAuthenticated(server.url)
       // Our Transport only sends well-formed text, so a bare `ws` socket sends the broken bytes.
-      const code = yield* Effect.async<number>((resume) => {
-        const socket = new WS.WebSocket(server.url)
-        socket.on("message", (data: Buffer) => {
-          if (data.length === 2) {
-            socket.send(Buffer.from([0xb6, 0xc4, 0x00, 0x20, ...Array.from({ length: 32 }, (_, i) => i + 1)]))
-          } else socket.send(Buffer.from([0xc3, 0x28]), { binary: false })
-        })
-        socket.on("close", (closeCode: number) => resume(Effect.succeed(closeCode)))
+      const socket = yield* rawWs(server.url)
+      assert.strictEqual((yield* socket.next).length, 2, "the hello")
+      yield* socket.send(Buffer.from([0xb6, 0xc4, 0x00, 0x20, ...Array.from({ length: 32 }, (_, i) => i + 1)]), {
+        binary: true
       })
-      assert.strictEqual(code, 1007)
+      yield* socket.next
+      yield* socket.send(Buffer.from([0xc3, 0x28]), { binary: false })
+      assert.strictEqual(yield* socket.closeCode, 1007)
       yield* client.send(new Uint8Array([0]))
       assert.strictEqual((yield* client.next) instanceof Uint8Array, true, "other sessions go on")
     }).pipe(Effect.provide(wsServer()))

@@ -1,23 +1,18 @@
 /**
  * Helpers for the Blazeauth end-to-end tests (client SDK ⇄ reference server over real `ws` on 127.0.0.1):
  * fixtures, servers on free ports (optionally with a server clock the test can move forward), clients,
- * raw sockets for what the client never sends, a relay that can withhold the server's messages, and
- * assertions on the client's typed errors.
+ * raw sockets for what the client never sends, and assertions on the client's typed errors.
  */
 import { Client, ClientError, Fixtures, Server, Status } from "@protokernel/blazeauth"
 import { Transport } from "@protokernel/wire"
 import { assert } from "@effect/vitest"
-import { Clock, Context, Duration, Effect, Layer, Queue, Redacted, Schedule, Schema, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Redacted, Schema, Stream } from "effect"
 import type { Scope } from "effect"
-import * as Crypto from "node:crypto"
-import * as WS from "ws"
+import { rawPeer } from "../kit/rawPeer.js"
 
 // ---- fixtures -------------------------------------------------------------------------------------
 
 export type AppInput = Fixtures.Input["applications"][number]
-
-export const sha256 = (text: string): string => Crypto.createHash("sha256").update(text, "utf8").digest("hex")
-export const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64")
 
 /** A client id no other test uses (the server binds licenses and blacklists to client ids). */
 let clientIds = 0
@@ -191,15 +186,6 @@ export const failedWith = (client: Client.Client): Effect.Effect<ClientError.Bla
     state._tag === "Failed" ? Effect.succeed(state.error) : Effect.dieMessage("unreachable")
   )
 
-/** Polls until `check` holds (every 5 ms, at most 5 s). */
-export const eventually = (check: Effect.Effect<boolean>): Effect.Effect<void> =>
-  check.pipe(
-    Effect.repeat({ until: (ok) => ok, schedule: Schedule.spaced("5 millis") }),
-    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("condition not reached within 5 s") }),
-    Effect.orDie,
-    Effect.asVoid
-  )
-
 // ---- raw sockets ----------------------------------------------------------------------------------
 
 const Message = Schema.parseJson(
@@ -218,85 +204,14 @@ export interface Raw {
 
 export const raw = (url: string): Effect.Effect<Raw, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const transport = yield* Effect.orDie(Transport.connectWs(url))
-    const texts = yield* Queue.unbounded<string>()
-    yield* transport.frames.pipe(
-      Stream.runForEach((frame) => (typeof frame === "string" ? Queue.offer(texts, frame) : Effect.void)),
-      Effect.ignore,
-      Effect.forkScoped
+    const peer = yield* rawPeer(yield* Effect.orDie(Transport.connectWs(url)))
+    // Binary frames are skipped: these tests speak only the text protocol.
+    const nextText: Effect.Effect<string> = Effect.flatMap(Effect.orDie(peer.next), (frame) =>
+      typeof frame === "string" ? Effect.succeed(frame) : nextText
     )
     return {
-      send: (type, payload) => Effect.orDie(transport.send(JSON.stringify({ type, payload }))),
-      next: Effect.flatMap(Queue.take(texts), (text) => Effect.orDie(Schema.decode(Message)(text))),
-      closed: transport.closed
-    }
-  })
-
-// ---- relay ----------------------------------------------------------------------------------------
-
-/**
- * A WebSocket relay between clients and a server: it passes messages both ways and copies each side's
- * close (code and reason) to the other. While `hold` is on, the server's messages are dropped, which
- * leaves the client's calls pending as long as the test wants: what a slow server looks like.
- */
-export interface Relay {
-  readonly url: string
-  readonly hold: Effect.Effect<void>
-  /** Waits until `count` server messages were dropped since the relay started. */
-  readonly awaitDropped: (count: number) => Effect.Effect<void>
-}
-
-const copyClose = (to: WS.WebSocket, code: number, reason: Buffer) => {
-  if (to.readyState === WS.WebSocket.CLOSING || to.readyState === WS.WebSocket.CLOSED) return
-  if (to.readyState === WS.WebSocket.CONNECTING || code === 1006) to.terminate()
-  else if (code === 1005) to.close()
-  else to.close(code, reason)
-}
-
-/** A raw `ws` server on a free port of 127.0.0.1, in the current scope (its clients are dropped at the end). */
-export const listenWs: Effect.Effect<WS.WebSocketServer, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.async<WS.WebSocketServer>((resume) => {
-    const listening = new WS.WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false })
-    listening.once("listening", () => resume(Effect.succeed(listening)))
-  }),
-  (listening) =>
-    Effect.async<void>((resume) => {
-      for (const client of listening.clients) client.terminate()
-      listening.close(() => resume(Effect.void))
-    })
-)
-
-export const relay = (target: string): Effect.Effect<Relay, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    let held = false
-    let dropped = 0
-    const server = yield* listenWs
-    server.on("connection", (down: WS.WebSocket) => {
-      const up = new WS.WebSocket(target, { perMessageDeflate: false })
-      const early: Array<{ readonly data: WS.RawData; readonly binary: boolean }> = []
-      down.on("message", (data: WS.RawData, binary: boolean) => {
-        if (up.readyState === WS.WebSocket.OPEN) up.send(data, { binary })
-        else early.push({ data, binary })
-      })
-      up.on("open", () => {
-        for (const message of early.splice(0)) up.send(message.data, { binary: message.binary })
-      })
-      up.on("message", (data: WS.RawData, binary: boolean) => {
-        if (held) dropped++
-        else down.send(data, { binary })
-      })
-      up.on("close", (code: number, reason: Buffer) => copyClose(down, code, reason))
-      down.on("close", (code: number, reason: Buffer) => copyClose(up, code, reason))
-      up.on("error", () => {})
-      down.on("error", () => {})
-    })
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    return {
-      url: `ws://127.0.0.1:${port}`,
-      hold: Effect.sync(() => {
-        held = true
-      }),
-      awaitDropped: (count) => eventually(Effect.sync(() => dropped >= count))
+      send: (type, payload) => Effect.orDie(peer.transport.send(JSON.stringify({ type, payload }))),
+      next: Effect.flatMap(nextText, (text) => Effect.orDie(Schema.decode(Message)(text))),
+      closed: peer.transport.closed
     }
   })

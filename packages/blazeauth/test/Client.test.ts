@@ -9,7 +9,6 @@ import type * as PanelEvent from "@protokernel/blazeauth/PanelEvent"
 import * as Transport from "@protokernel/wire/Transport"
 import { assert, describe, it } from "@effect/vitest"
 import {
-  Cause,
   Chunk,
   Duration,
   Effect,
@@ -24,8 +23,9 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { makeServer, type Peer, serve, type Server } from "./support/peer.js"
+import { failureOf, succeeded } from "../../../test/kit/unwrap.js"
 
 const API_KEY = "BA0123456789ABCDEFGHI"
 const LICENSE = "ABCDEF-123456"
@@ -94,19 +94,6 @@ const exchange = <A, E>(peer: Peer, call: Effect.Effect<A, E>, fields: Record<st
     yield* peer.reply(request, fields)
     return { exit: yield* Fiber.await(fiber), request }
   })
-
-const succeeded = <A, E>(exit: Exit.Exit<A, E>): A => {
-  if (Exit.isSuccess(exit)) return exit.value
-  throw new Error(`expected success, got ${Cause.pretty(exit.cause)}`)
-}
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit)) {
-    const error = Cause.failureOption(exit.cause)
-    if (Option.isSome(error)) return error.value
-  }
-  throw new Error(`expected a failure, got ${Exit.isSuccess(exit) ? "a success" : Cause.pretty(exit.cause)}`)
-}
 
 const waitState = (client: Client.Client, tag: Client.State["_tag"]) =>
   client.states.pipe(
@@ -478,7 +465,7 @@ describe("BlazeauthClient: usecases", () => {
     Effect.gen(function* () {
       yield* TestClock.setTime(1_700_000_000_000)
       const { client, peer } = yield* connect({ pingInterval: "0 millis" })
-      const expired = failure(
+      const expired = failureOf(
         (yield* exchange(peer, client.getCurrentLicense, { ...licenseFields, time_left: 1600000000, status: 101 })).exit
       )
       assert.isTrue(expired._tag === "StatusError" && expired.is("license_expired"))
@@ -494,14 +481,14 @@ describe("BlazeauthClient: usecases", () => {
           })
         )
       )
-      const lapsed = failure(
+      const lapsed = failureOf(
         (yield* exchange(peer, client.getCurrentAccount, { login: "demo_user", license_required: true, status: 203 }))
           .exit
       )
       assert.isTrue(lapsed._tag === "StatusError" && lapsed.is("account_has_no_valid_licenses"))
       const account = yield* Client.accountInfoOf(lapsed)
       assert.isTrue(Option.isSome(account) && account.value.login === "demo_user" && account.value.licenseRequired)
-      const throttled = failure(
+      const throttled = failureOf(
         (yield* exchange(
           peer,
           client.createAccount({ login: "someone", password: Redacted.make(PASSWORD), credentialsType: 0 }),
@@ -511,7 +498,7 @@ describe("BlazeauthClient: usecases", () => {
       assert.isTrue(throttled._tag === "StatusError" && throttled.is("too_many_requests"))
       assert.deepStrictEqual(Client.retryAfter(throttled), Option.some(Duration.seconds(86390)))
       assert.deepStrictEqual(Client.retryAfter(expired), Option.none())
-      const unknown = failure((yield* exchange(peer, client.getVariable("abc"), { status: 106 })).exit)
+      const unknown = failureOf((yield* exchange(peer, client.getVariable("abc"), { status: 106 })).exit)
       assert.strictEqual(unknown.message, "get_variable failed: unknown status (106)")
     }).pipe(Effect.provide(memory))
   )
@@ -546,7 +533,7 @@ describe("BlazeauthClient: usecases", () => {
         ]
       ]
       for (const [call, fields, message] of cases) {
-        const error = failure((yield* exchange(peer, call, fields)).exit)
+        const error = failureOf((yield* exchange(peer, call, fields)).exit)
         assert.deepStrictEqual([error._tag, error.message], ["MalformedResponse", message])
       }
     }).pipe(Effect.provide(memory))
@@ -571,7 +558,7 @@ describe("BlazeauthClient: usecases", () => {
       // A response of another type under the id of the third call.
       yield* peer.send(`{"type":12,"payload":{"id":4,"online_users_count":1,"status":1}}`)
       yield* peer.reply(requests[1]!, { online_users_count: 5, status: 1 })
-      const malformed = failure(yield* Fiber.await(first))
+      const malformed = failureOf(yield* Fiber.await(first))
       assert.deepStrictEqual(
         malformed,
         new ClientError.MalformedResponse({
@@ -581,7 +568,7 @@ describe("BlazeauthClient: usecases", () => {
       )
       assert.strictEqual(succeeded(yield* Fiber.await(second)), 5)
       assert.deepStrictEqual(
-        failure(yield* Fiber.await(third)),
+        failureOf(yield* Fiber.await(third)),
         new ClientError.MalformedResponse({
           usecase: "get_session_value",
           detail: "a response of type 12 answered a type-15 request"
@@ -636,11 +623,11 @@ describe("BlazeauthClient: receive rules (§1.5, §4.5)", () => {
           yield* peer.request
           for (const frame of frames) yield* peer.send(frame)
           const expected = new ClientError.ProtocolViolation({ detail })
-          assert.deepStrictEqual(failure(yield* Fiber.await(first)), expected, name)
-          assert.deepStrictEqual(failure(yield* Fiber.await(second)), expected, name)
+          assert.deepStrictEqual(failureOf(yield* Fiber.await(first)), expected, name)
+          assert.deepStrictEqual(failureOf(yield* Fiber.await(second)), expected, name)
           assert.deepStrictEqual(yield* closeOf(peer), [1002, `protocol violation: ${detail}`], name)
           assert.deepStrictEqual(yield* waitState(client, "Failed"), Client.State.Failed({ error: expected }), name)
-          assert.deepStrictEqual(failure(yield* Effect.exit(client.ping)), expected, name)
+          assert.deepStrictEqual(failureOf(yield* Effect.exit(client.ping)), expected, name)
           yield* TestClock.adjust("10 minutes")
           assert.strictEqual(yield* server.connections, 1, name)
         }).pipe(Effect.scoped, Effect.provide(memory))
@@ -696,7 +683,7 @@ describe("BlazeauthClient: receive rules (§1.5, §4.5)", () => {
       const second = yield* peer.request
       yield* peer.send(`{"type":8,"payload":{"id":${second.id},"chunk_size":3}}`)
       yield* peer.send(Uint8Array.of(1, 2, 3))
-      assert.strictEqual(failure(yield* Fiber.await(other))._tag, "MalformedResponse")
+      assert.strictEqual(failureOf(yield* Fiber.await(other))._tag, "MalformedResponse")
       const after = yield* exchange(peer, client.getOnlineUsersCount, { online_users_count: 2, status: 1 })
       assert.strictEqual(succeeded(after.exit), 2)
     }).pipe(Effect.provide(memory))
@@ -778,7 +765,7 @@ describe("BlazeauthClient: keepalive and timeouts", () => {
       assert.isTrue(Option.isNone(yield* Fiber.poll(pending)))
       yield* TestClock.adjust("1 millis")
       const error = new ClientError.PingTimeout({ millis: 20000 })
-      assert.deepStrictEqual(failure(yield* Fiber.await(pending)), error)
+      assert.deepStrictEqual(failureOf(yield* Fiber.await(pending)), error)
       assert.deepStrictEqual(yield* closeOf(peer), [1000, "ping timeout"])
       assert.deepStrictEqual(yield* waitState(client, "Failed"), Client.State.Failed({ error }))
     }).pipe(Effect.provide(memory))
@@ -802,7 +789,7 @@ describe("BlazeauthClient: keepalive and timeouts", () => {
       assert.isTrue(Option.isNone(yield* Fiber.poll(call)))
       yield* TestClock.adjust("1 millis")
       assert.deepStrictEqual(
-        failure(yield* Fiber.await(call)),
+        failureOf(yield* Fiber.await(call)),
         new ClientError.Timeout({ usecase: "get_variable", millis: 30000 })
       )
       yield* peer.reply(request, { content: "late", status: 1 })
@@ -821,9 +808,9 @@ describe("BlazeauthClient: closes", () => {
       yield* peer.request
       yield* peer.close(4101, "application paused")
       const error = new ClientError.ConnectionClosed({ code: 4101, reason: "application paused", initiator: "remote" })
-      assert.deepStrictEqual(failure(yield* Fiber.await(pending)), error)
+      assert.deepStrictEqual(failureOf(yield* Fiber.await(pending)), error)
       assert.deepStrictEqual(yield* waitState(client, "Failed"), Client.State.Failed({ error }))
-      assert.deepStrictEqual(failure(yield* Effect.exit(client.getOnlineUsersCount)), error)
+      assert.deepStrictEqual(failureOf(yield* Effect.exit(client.getOnlineUsersCount)), error)
     }).pipe(Effect.provide(memory))
   )
 
@@ -842,19 +829,19 @@ describe("BlazeauthClient: closes", () => {
       yield* Effect.gen(function* () {
         const { client, peer } = yield* connect({ pingInterval: "0 millis" })
         const quota = yield* exchange(peer, client.blacklist(), { status: 11 })
-        assert.isTrue(failure(quota.exit)._tag === "StatusError")
+        assert.isTrue(failureOf(quota.exit)._tag === "StatusError")
         // Another server close is an error, as for any call.
         const call = yield* Effect.fork(client.blacklist())
         yield* peer.request
         yield* peer.close(4100, "disconnected from panel")
-        assert.strictEqual(failure(yield* Fiber.await(call))._tag, "ConnectionClosed")
+        assert.strictEqual(failureOf(yield* Fiber.await(call))._tag, "ConnectionClosed")
       }).pipe(Effect.scoped, Effect.provide(memory))
       yield* Effect.gen(function* () {
         const { client, peer } = yield* connect({ pingInterval: "0 millis" })
         const call = yield* Effect.fork(client.blacklist())
         yield* peer.request
         yield* client.close
-        assert.deepStrictEqual(failure(yield* Fiber.await(call)), new ClientError.ClientClosed())
+        assert.deepStrictEqual(failureOf(yield* Fiber.await(call)), new ClientError.ClientClosed())
       }).pipe(Effect.scoped, Effect.provide(memory))
     })
   )
@@ -866,10 +853,10 @@ describe("BlazeauthClient: closes", () => {
       const pending = yield* Effect.fork(client.getVariable("launcher_config"))
       yield* peer.request
       yield* client.close
-      assert.deepStrictEqual(failure(yield* Fiber.await(pending)), closedLocally)
+      assert.deepStrictEqual(failureOf(yield* Fiber.await(pending)), closedLocally)
       assert.deepStrictEqual(yield* closeOf(peer), [1000, ""])
       assert.deepStrictEqual(yield* client.state, Client.State.Closed())
-      assert.deepStrictEqual(failure(yield* Effect.exit(client.getOnlineUsersCount)), closedLocally)
+      assert.deepStrictEqual(failureOf(yield* Effect.exit(client.getOnlineUsersCount)), closedLocally)
       yield* TestClock.adjust("10 minutes")
       // Through the scope: a second client whose scope ends.
       const second = yield* Effect.gen(function* () {
@@ -878,7 +865,7 @@ describe("BlazeauthClient: closes", () => {
         yield* connected.peer.request
         return { ...connected, call }
       }).pipe(Effect.scoped, Effect.provide(memory))
-      assert.deepStrictEqual(failure(yield* Fiber.await(second.call)), closedLocally)
+      assert.deepStrictEqual(failureOf(yield* Fiber.await(second.call)), closedLocally)
       assert.deepStrictEqual(yield* closeOf(second.peer), [1000, ""])
     }).pipe(Effect.provide(memory))
   )
@@ -1073,28 +1060,30 @@ describe("BlazeauthClient: secrets and layers", () => {
       }
       const errors: Array<ClientError.CallError> = []
       errors.push(
-        failure(
+        failureOf(
           (yield* exchange(peer, client.authByLicense(Redacted.make(LICENSE)), { ...licenseFields, status: 103 })).exit
         )
       )
       errors.push(
-        failure(
+        failureOf(
           (yield* exchange(peer, client.authByLicense(Redacted.make(LICENSE)), { license: [LICENSE], status: 1 })).exit
         )
       )
       errors.push(
-        failure(
+        failureOf(
           (yield* exchange(peer, client.authByCredentials({ login: "demo_user", password: Redacted.make(PASSWORD) }), {
             login: { password: PASSWORD },
             status: 1
           })).exit
         )
       )
-      errors.push(failure((yield* exchange(peer, client.getVariable(API_KEY), { content: API_KEY, status: "6" })).exit))
+      errors.push(
+        failureOf((yield* exchange(peer, client.getVariable(API_KEY), { content: API_KEY, status: "6" })).exit)
+      )
       const broken = yield* Effect.fork(client.getCurrentLicense)
       yield* peer.request
       yield* peer.send(`{"type":16,"payload":{"id":7,"license":"${LICENSE}",`)
-      errors.push(failure(yield* Fiber.await(broken)))
+      errors.push(failureOf(yield* Fiber.await(broken)))
       const close = yield* peer.closed
       assert.strictEqual(errors.length, 5)
       assert.isAtLeast(logs.length, 6)
@@ -1148,7 +1137,7 @@ describe("BlazeauthClient over ws on 127.0.0.1", () => {
       const types = [(yield* peer.request).type, (yield* peer.request).type]
       assert.deepStrictEqual(types.sort(), [0, 13])
       const error = new ClientError.PingTimeout({ millis: 60 })
-      assert.deepStrictEqual(failure(yield* Fiber.await(pending)), error)
+      assert.deepStrictEqual(failureOf(yield* Fiber.await(pending)), error)
       assert.deepStrictEqual(yield* waitState(client, "Failed"), Client.State.Failed({ error }))
       // The close frame goes out just before the socket is dropped; the peer may see either.
       assert.include([1000, 1006], (yield* peer.closed).code)
@@ -1163,7 +1152,7 @@ describe("BlazeauthClient over ws on 127.0.0.1", () => {
       yield* first.peer.request
       yield* first.peer.send(Uint8Array.of(1))
       const violation = new ClientError.ProtocolViolation({ detail: "binary frame without a pending header" })
-      assert.deepStrictEqual(failure(yield* Fiber.await(call)), violation)
+      assert.deepStrictEqual(failureOf(yield* Fiber.await(call)), violation)
       assert.deepStrictEqual(yield* closeOf(first.peer), [
         1002,
         "protocol violation: binary frame without a pending header"
@@ -1218,7 +1207,7 @@ describe("BlazeauthClient: arbitrary traffic", () => {
         yield* peer.reply(request, { content: "ok", status: 1 })
         const exit = yield* Fiber.await(call)
         if (Exit.isFailure(exit)) {
-          const error = failure(exit)
+          const error = failureOf(exit)
           assert.include(["ProtocolViolation", "MalformedResponse", "StatusError"], error._tag)
           if (error._tag === "ProtocolViolation") assert.strictEqual((yield* peer.closed).code, 1002)
         } else {

@@ -6,7 +6,7 @@ import * as Client from "@protokernel/blazeauth/Client"
 import * as Transport from "@protokernel/wire/Transport"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Redacted, Stream, TestClock } from "effect"
-import * as Crypto from "node:crypto"
+import { sha256 } from "../../../test/kit/bytes.js"
 import { makeServer, type Peer, type Request } from "./support/peer.js"
 
 const memory = Transport.layerMemory()
@@ -31,7 +31,7 @@ const connect = (overrides: Partial<Client.Options>) =>
   })
 
 const FILE = Uint8Array.from({ length: 32 }, (_, index) => index)
-const CHECKSUM = Crypto.createHash("sha256").update(FILE).digest("hex")
+const CHECKSUM = sha256(FILE)
 const TRANSFER_ID = "5f0c2a9e4b7d41c3a8e6d2b1f0a9c8e7"
 
 /** Streams FILE in 8-byte chunks answering `request`; the last chunk travels in the terminal header. */

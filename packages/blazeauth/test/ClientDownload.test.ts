@@ -12,12 +12,13 @@ import * as ClientError from "@protokernel/blazeauth/ClientError"
 import * as Download from "@protokernel/blazeauth/Download"
 import * as Transport from "@protokernel/wire/Transport"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Redacted, type Scope, Stream, TestClock } from "effect"
-import * as Crypto from "node:crypto"
+import { Chunk, Effect, Exit, Fiber, Option, Redacted, type Scope, Stream, TestClock } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { makeServer, type Peer } from "./support/peer.js"
+import { sha256 } from "../../../test/kit/bytes.js"
+import { failureOf, some, succeeded } from "../../../test/kit/unwrap.js"
 
 const memory = Transport.layerMemory()
 
@@ -35,7 +36,6 @@ const T3 = "9a1b2c3d4e5f60718293a4b5c6d7e8f9"
 const T4 = "1f2e3d4c5b6a79880716253443526170"
 const TOKEN = "mYU4uR6KL3vWk1EWu4QGPuOGpkJWmu5-h1kw7qzOjq4"
 
-const sha256 = (text: string): string => Crypto.createHash("sha256").update(text, "latin1").digest("hex")
 /** A well-formed checksum that is not the one of any data in these tests. */
 const OTHER_SHA = sha256("not the file")
 
@@ -112,22 +112,6 @@ const text = (chunks: Chunk.Chunk<Uint8Array>): string => Buffer.concat(Chunk.to
 
 const collect = (bytes: Stream.Stream<Uint8Array, ClientError.TransferError>) =>
   Effect.map(Stream.runCollect(bytes), text)
-
-const succeeded = <A, E>(exit: Exit.Exit<A, E>, message = ""): A => {
-  if (Exit.isSuccess(exit)) return exit.value
-  throw new Error(`${message === "" ? "" : `${message}: `}expected success, got ${Cause.pretty(exit.cause)}`)
-}
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit)) {
-    const error = Cause.failureOption(exit.cause)
-    if (Option.isSome(error)) return error.value
-  }
-  throw new Error(`expected a failure, got ${Exit.isSuccess(exit) ? "a success" : Cause.pretty(exit.cause)}`)
-}
-
-const some = <A>(option: Option.Option<A>, message: string): A =>
-  Option.isSome(option) ? option.value : assert.fail(`${message}: expected Some, got None`)
 
 /** An outcome as plain data (options and secrets unwrapped). */
 const view = (outcome: Download.Outcome) =>
@@ -308,7 +292,7 @@ describe("§4.10 worked examples, from the client's side", () => {
       yield* peer.send(
         `{"type":8,"payload":{"id":8,"transfer_id":"${T4}","binary_data":true,"chunk_size":0,"offset":0,"status":300}}`
       )
-      assertStatus(failure(yield* Fiber.await(rejected.fiber)), "transfer_file", 300)
+      assertStatus(failureOf(yield* Fiber.await(rejected.fiber)), "transfer_file", 300)
       assert.isFalse(yield* peer.hasPending)
     }).pipe(Effect.provide(memory))
   )
@@ -340,7 +324,7 @@ describe("§4.10 worked examples, from the client's side", () => {
         const corrupted = yield* begin(peer, client.resume(stopped))
         yield* sendAll(peer, [terminal(4), bin("ghiX")])
         const broken = yield* Fiber.join(corrupted.fiber)
-        const error = failure(yield* Effect.exit(broken.outcome))
+        const error = failureOf(yield* Effect.exit(broken.outcome))
         assert.strictEqual(error._tag, "FileChecksumMismatch")
         const resuming = yield* begin(peer, client.resume(stopped))
         yield* sendAll(peer, [terminal(5), bin("ghij")])
@@ -585,9 +569,9 @@ describe("§4.5 framing: a violation closes 1002 and fails everything with Proto
           const other = yield* begin(peer, client.getVariable("launcher_config"))
           yield* sendAll(peer, script(start.request.id))
           const expected = new ClientError.ProtocolViolation({ detail })
-          assert.deepStrictEqual(failure(yield* Fiber.await(bytes)), expected, name)
-          assert.deepStrictEqual(failure(yield* Effect.exit(download.outcome)), expected, name)
-          assert.deepStrictEqual(failure(yield* Fiber.await(other.fiber)), expected, name)
+          assert.deepStrictEqual(failureOf(yield* Fiber.await(bytes)), expected, name)
+          assert.deepStrictEqual(failureOf(yield* Effect.exit(download.outcome)), expected, name)
+          assert.deepStrictEqual(failureOf(yield* Fiber.await(other.fiber)), expected, name)
           assert.deepStrictEqual(yield* closeOf(peer), [1002, `protocol violation: ${detail}`], name)
           assert.deepStrictEqual(yield* waitState(client, "Failed"), Client.State.Failed({ error: expected }), name)
           yield* TestClock.adjust("10 minutes")
@@ -610,7 +594,7 @@ describe("§4.5 framing: a violation closes 1002 and fails everything with Proto
           const start = yield* begin(peer, client.startDownload("client.bin"))
           yield* sendAll(peer, script(start.request.id))
           assert.deepStrictEqual(
-            failure(yield* Fiber.await(start.fiber)),
+            failureOf(yield* Fiber.await(start.fiber)),
             new ClientError.ProtocolViolation({ detail }),
             detail
           )
@@ -624,7 +608,7 @@ describe("§4.5 framing: a violation closes 1002 and fails everything with Proto
         const request = yield* peer.request
         yield* sendAll(peer, [h0(request.id), bin("0123")])
         const detail = "binary frame of 4 bytes, expected 8"
-        assert.deepStrictEqual(failure(yield* Fiber.await(fiber)), new ClientError.ProtocolViolation({ detail }))
+        assert.deepStrictEqual(failureOf(yield* Fiber.await(fiber)), new ClientError.ProtocolViolation({ detail }))
         assert.deepStrictEqual(yield* closeOf(peer), [1002, `protocol violation: ${detail}`])
       }).pipe(Effect.scoped)
     }).pipe(Effect.provide(memory))
@@ -792,7 +776,7 @@ const failsOneTransfer = (cases: ReadonlyArray<readonly [string, Script]>, tag: 
         const request = yield* peer.request
         assert.strictEqual(request.text, `{"type":8,"payload":{"id":2,"filename":"client.bin"}}`, name)
         yield* sendAll(peer, script(request.id))
-        const error = failure(yield* Fiber.await(fiber))
+        const error = failureOf(yield* Fiber.await(fiber))
         assertTag(error, tag, name)
         if (error._tag === "TransferIntegrityError") assert.strictEqual(error.filename, "client.bin", name)
         // Frames of the failed stream are consumed and dropped; the connection stays usable.
@@ -1000,7 +984,7 @@ describe("§4.5 header fields and integrity: one transfer fails, the connection 
           const fiber = yield* Effect.fork(collect(client.download("client.bin", options)))
           const request = yield* peer.request
           yield* sendAll(peer, script(request.id))
-          const error = failure(yield* Fiber.await(fiber))
+          const error = failureOf(yield* Fiber.await(fiber))
           if (error._tag !== "FileChecksumMismatch") return assert.fail(`${name}: got ${error._tag}: ${error.message}`)
           assert.include(names, error.checksum, name)
           assert.deepStrictEqual(
@@ -1040,7 +1024,7 @@ describe("§4.4 rule 3, §4.5: rejections and error endings", () => {
             : `{"type":8,"payload":{"id":${id},"filename":"client.bin","offset":${options.offset}}}`
         )
         yield* peer.send(header(id, { transfer_id: T4, binary_data: true, chunk_size: 0, offset, status }))
-        const error = failure(yield* Fiber.await(start.fiber))
+        const error = failureOf(yield* Fiber.await(start.fiber))
         assertStatus(error, "transfer_file", status, `status ${status}`)
         if (error._tag === "StatusError") assert.strictEqual(error.status.name === "unknown", status === 999)
         id++
@@ -1068,7 +1052,7 @@ describe("§4.4 rule 3, §4.5: rejections and error endings", () => {
         )
         // Offset 0 for a resume's rejection (§4.4 rule 3), although the client holds 16 bytes.
         yield* peer.send(header(id, { transfer_id: T2, binary_data: true, chunk_size: 0, offset: 0, status }))
-        assertStatus(failure(yield* Fiber.await(start.fiber)), "resume_file_transfer", status, `status ${status}`)
+        assertStatus(failureOf(yield* Fiber.await(start.fiber)), "resume_file_transfer", status, `status ${status}`)
         id++
       }
       yield* stillWorks(client, peer, "after the rejections")
@@ -1085,8 +1069,8 @@ describe("§4.4 rule 3, §4.5: rejections and error endings", () => {
         const download = yield* Fiber.join(start.fiber)
         const bytes = yield* Effect.fork(Stream.runCollect(download.bytes))
         yield* peer.send(header(id, { transfer_id: T1, binary_data: true, chunk_size: 0, offset: 8, status }))
-        assertStatus(failure(yield* Fiber.await(bytes)), "transfer_file", status, `status ${status}`)
-        assertStatus(failure(yield* Effect.exit(download.outcome)), "transfer_file", status, `status ${status}`)
+        assertStatus(failureOf(yield* Fiber.await(bytes)), "transfer_file", status, `status ${status}`)
+        assertStatus(failureOf(yield* Effect.exit(download.outcome)), "transfer_file", status, `status ${status}`)
         id++
       }
       yield* stillWorks(client, peer, "after the error endings")
@@ -1112,10 +1096,10 @@ describe("§4.5 idle timeout", () => {
       assert.isTrue(Option.isNone(yield* Fiber.poll(bytes)))
       assert.isFalse(yield* peer.hasPending)
       yield* TestClock.adjust("1 millis")
-      const error = failure(yield* Fiber.await(bytes))
+      const error = failureOf(yield* Fiber.await(bytes))
       if (error._tag !== "Timeout") return assert.fail(`expected Timeout, got ${error._tag}: ${error.message}`)
       assert.strictEqual(error.millis, 30000)
-      assert.strictEqual(failure(yield* Effect.exit(download.outcome))._tag, "Timeout")
+      assert.strictEqual(failureOf(yield* Effect.exit(download.outcome))._tag, "Timeout")
       const stop = yield* peer.request
       assert.strictEqual(stop.text, `{"type":9,"payload":{"id":3,"transfer_id":"${T1}"}}`)
       // The stop's answers are dropped quietly.
@@ -1138,7 +1122,7 @@ describe("§4.5 idle timeout", () => {
       yield* TestClock.adjust("4999 millis")
       assert.isTrue(Option.isNone(yield* Fiber.poll(bytes)))
       yield* TestClock.adjust("1 millis")
-      const error = failure(yield* Fiber.await(bytes))
+      const error = failureOf(yield* Fiber.await(bytes))
       assert.isTrue(error._tag === "Timeout" && error.millis === 5000, error.message)
       const stop = yield* peer.request
       assert.strictEqual(stop.text, `{"type":9,"payload":{"id":3,"transfer_id":"${T1}"}}`)
@@ -1168,7 +1152,7 @@ describe("§4.8, §6: resume tokens and transfer ids, checked both ways", () => 
             offset: 16,
             resumeToken: Redacted.make(token)
           })
-          const error = failure(yield* Effect.exit(client.resume(stopped)))
+          const error = failureOf(yield* Effect.exit(client.resume(stopped)))
           assertTag(error, "InvalidArgument", `transfer id of ${transferId.length}, token of ${token.length}`)
           assert.isFalse(yield* peer.hasPending)
         }
@@ -1191,7 +1175,7 @@ describe("§4.8, §6: resume tokens and transfer ids, checked both ways", () => 
           `{"type":10,"payload":{"id":2,"transfer_id":"${longId}","resume_token":"${longToken}"}}`
         )
         yield* peer.send(header(2n, { transfer_id: longId, binary_data: true, chunk_size: 0, offset: 0, status: 309 }))
-        assertStatus(failure(yield* Fiber.await(start.fiber)), "resume_file_transfer", 309)
+        assertStatus(failureOf(yield* Fiber.await(start.fiber)), "resume_file_transfer", 309)
       }).pipe(Effect.provide(memory))
   )
 
@@ -1225,7 +1209,7 @@ describe("§4.8, §6: resume tokens and transfer ids, checked both ways", () => 
               const stopped = some(succeeded(exit), name)
               assert.deepStrictEqual(view(stopped), stoppedView(8, T1, "t".repeat(512)), name)
             } else {
-              assertTag(failure(exit), expected, name)
+              assertTag(failureOf(exit), expected, name)
             }
             yield* stillWorks(client, peer, name)
           }).pipe(Effect.scoped)
@@ -1272,7 +1256,7 @@ describe("§4.8, §6: resume tokens and transfer ids, checked both ways", () => 
           header(3n, { transfer_id: T2, binary_data: true, chunk_size: 8, offset: 8, file_size: 20 }),
           bin("89abcdef")
         ])
-        assertTag(failure(yield* Fiber.await(fiber)), "TransferIntegrityError", "resumed at 8, holding 16")
+        assertTag(failureOf(yield* Fiber.await(fiber)), "TransferIntegrityError", "resumed at 8, holding 16")
         yield* stillWorks(client, peer, "after the failed resume")
       }).pipe(Effect.provide(memory))
   )
@@ -1356,7 +1340,7 @@ describe("automatic resumption after a dropped connection (§1.1, §4.5)", () =>
       const { bytes, next } = yield* dropAndReconnect
       yield* sendAll(next, tail(OTHER_SHA))
       assert.deepStrictEqual(
-        failure(yield* Fiber.await(bytes)),
+        failureOf(yield* Fiber.await(bytes)),
         new ClientError.FileChecksumMismatch({
           filename: "client.bin",
           checksum: "file",
@@ -1371,7 +1355,7 @@ describe("automatic resumption after a dropped connection (§1.1, §4.5)", () =>
     Effect.gen(function* () {
       const { bytes, next } = yield* dropAndReconnect
       yield* next.send(header(3n, { transfer_id: T4, binary_data: true, chunk_size: 0, offset: 8, status: 300 }))
-      assertStatus(failure(yield* Fiber.await(bytes)), "transfer_file", 300)
+      assertStatus(failureOf(yield* Fiber.await(bytes)), "transfer_file", 300)
     }).pipe(Effect.provide(memory))
   )
 
@@ -1385,8 +1369,8 @@ describe("automatic resumption after a dropped connection (§1.1, §4.5)", () =>
       yield* reached(download, 8)
       yield* peer.drop
       const closed = new ClientError.ConnectionClosed({ code: 1006, reason: "", initiator: "remote" })
-      assert.deepStrictEqual(failure(yield* Fiber.await(bytes)), closed)
-      assert.deepStrictEqual(failure(yield* Effect.exit(download.outcome)), closed)
+      assert.deepStrictEqual(failureOf(yield* Fiber.await(bytes)), closed)
+      assert.deepStrictEqual(failureOf(yield* Effect.exit(download.outcome)), closed)
     }).pipe(Effect.provide(memory))
   )
 })
@@ -1461,7 +1445,7 @@ describe("downloadToFile", () => {
             const fiber = yield* toFile(client, target)
             const request = yield* peer.request
             yield* sendAll(peer, script(request.id))
-            const error = failure(yield* Fiber.await(fiber))
+            const error = failureOf(yield* Fiber.await(fiber))
             assert.strictEqual(error._tag, tag, `${name}: ${error.message}`)
             assert.deepStrictEqual(
               yield* Effect.promise(() => Fs.readdir(dir)),

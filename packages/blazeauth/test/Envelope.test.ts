@@ -3,17 +3,9 @@ import * as Json from "@protokernel/wire/Json"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Option } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
-import {
-  decimalLiteral,
-  integerLiteral,
-  jsonParses,
-  jsonText,
-  left,
-  nearJsonText,
-  right,
-  show
-} from "../../../test/support/json.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
+import { decimalLiteral, integerLiteral, jsonParses, jsonText, nearJsonText, show } from "../../../test/kit/json.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const faultOf = (text: string): Envelope.Fault => {
   const error = left(Envelope.decode(text))

@@ -2,8 +2,8 @@ import * as Expiry from "@protokernel/blazeauth/Expiry"
 import * as Usecase from "@protokernel/blazeauth/Usecase"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, FastCheck as fc } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
-import { right } from "../../../test/support/json.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
+import { right } from "../../../test/kit/unwrap.js"
 
 const receivedAt = 1_767_000_000
 

@@ -6,8 +6,9 @@ import * as Usecase from "@protokernel/blazeauth/Usecase"
 import * as Json from "@protokernel/wire/Json"
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Option, ParseResult, Schema } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
-import { jsonText, left, right, show } from "../../../test/support/json.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
+import { jsonText, show } from "../../../test/kit/json.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 import * as Spec from "./support/spec.js"
 
 type Payload = { readonly [key: string]: unknown }

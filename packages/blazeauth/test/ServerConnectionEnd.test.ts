@@ -14,7 +14,9 @@ import { Deferred, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { base64, eventually, fixtures, msg, payloadOf, readStream, withLicense } from "./support/server.js"
+import { fixtures, msg, payloadOf, readStream, withLicense } from "./support/server.js"
+import { base64 } from "../../../test/kit/bytes.js"
+import { eventually } from "../../../test/kit/eventually.js"
 
 /** What the server did with files and connections, as seen from the outside. */
 interface Probe {

@@ -12,7 +12,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { designExample } from "../../../test/support/design-fixtures.js"
-import { initText, msg, statusOf, withServer, connect, header, normalize, sha256 } from "./support/server.js"
+import { sha256 } from "../../../test/kit/bytes.js"
+import { initText, msg, statusOf, withServer, connect, header, normalize } from "./support/server.js"
 
 const tempDirectory = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "blazeauth-fixtures-"))),

@@ -6,12 +6,12 @@
 import * as Server from "@protokernel/blazeauth/Server"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Scope, TestClock } from "effect"
+import { eventually } from "../../../test/kit/eventually.js"
 import {
   API_KEY,
   CLIENT_ID,
   connect,
   demoInitOk,
-  eventually,
   expectQuiet,
   fixtures,
   initialized,

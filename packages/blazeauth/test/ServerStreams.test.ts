@@ -9,6 +9,7 @@ import { Effect, TestClock } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { sha256 } from "../../../test/kit/bytes.js"
 import {
   ALPHA_TEXT,
   EMPTY_SHA,
@@ -23,7 +24,6 @@ import {
   normalize,
   payloadOf,
   readStream,
-  sha256,
   T0,
   withAccount,
   withLicense,

@@ -5,11 +5,11 @@
 import * as Server from "@protokernel/blazeauth/Server"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
+import { eventually } from "../../../test/kit/eventually.js"
 import {
   CLIENT_ID,
   connect,
   EMPTY_SHA,
-  eventually,
   expectQuiet,
   FILE_SHA,
   fixtures,

@@ -6,11 +6,12 @@ import * as Server from "@protokernel/blazeauth/Server"
 import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import * as WS from "ws"
+import { rawWs } from "../../../test/kit/rawPeer.js"
+import { eventually } from "../../../test/kit/eventually.js"
+import { sha256 } from "../../../test/kit/bytes.js"
 import {
   connect,
   demoInitOk,
-  eventually,
   FILE_SHA,
   fixtures,
   GHIJ_SHA,
@@ -21,7 +22,6 @@ import {
   normalize,
   payloadOf,
   readStream,
-  sha256,
   withLicense,
   wsLayer
 } from "./support/server.js"
@@ -66,14 +66,9 @@ describe("BlazeauthServer over ws", () => {
   it.scopedLive("invalid UTF-8 in a text message is closed 1007 by the WebSocket library (§1.6 row 0)", () =>
     Effect.gen(function* () {
       const server = yield* Server.BlazeauthServer
-      const code = yield* Effect.async<number>((resume) => {
-        const ws = new WS.WebSocket(server.url)
-        ws.on("open", () => ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }))
-        ws.on("close", (closeCode: number) => resume(Effect.succeed(closeCode)))
-        ws.on("error", () => {})
-        return Effect.sync(() => ws.terminate())
-      })
-      assert.strictEqual(code, 1007)
+      const ws = yield* rawWs(server.url)
+      yield* ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
+      assert.strictEqual(yield* ws.closeCode, 1007)
     }).pipe(Effect.provide(wsLayer()))
   )
 

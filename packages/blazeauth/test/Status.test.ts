@@ -3,8 +3,8 @@ import * as Status from "@protokernel/blazeauth/Status"
 import * as Usecase from "@protokernel/blazeauth/Usecase"
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, FastCheck as fc, ParseResult, Schema } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
-import { left, right } from "../../../test/support/json.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 /** §6, the canonical table, verbatim. */
 const table: ReadonlyArray<readonly [number, Status.KnownName]> = [

@@ -5,8 +5,8 @@ import * as Uint64 from "@protokernel/wire/Uint64"
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import * as Crypto from "node:crypto"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
-import { left, right } from "../../../test/support/json.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const id = Uint64.make(20)
 const transferId = "5f0c2a9e4b7d41c3a8e6d2b1f0a9c8e7"

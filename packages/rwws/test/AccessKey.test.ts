@@ -1,14 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck, Redacted } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import * as AccessKey from "../src/AccessKey.js"
-import { hex, left, right } from "./support/bytes.js"
+import { toHex } from "../../../test/kit/bytes.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const base64 = (data: Uint8Array) => Buffer.from(data).toString("base64")
 const base64url = (data: Uint8Array) => Buffer.from(data).toString("base64url")
 const decodeHex = (text: string) => {
   const bytes = AccessKey.decodeBase64(text)
-  return bytes === undefined ? undefined : hex(bytes)
+  return bytes === undefined ? undefined : toHex(bytes)
 }
 const messageOf = (text: string) => left(AccessKey.decode(text)).message
 
@@ -39,7 +40,7 @@ describe("AccessKey.decodeBase64", () => {
     assert.strictEqual(decodeHex("Kh=="), "2a")
     assert.strictEqual(decodeHex("Kh"), "2a")
     assert.strictEqual(decodeHex("Kgp="), "2a0a")
-    assert.strictEqual(hex(Buffer.from("Kh==", "base64")), "2a")
+    assert.strictEqual(toHex(Buffer.from("Kh==", "base64")), "2a")
   })
 
   it("rejects a length of 1 mod 4", () => {
@@ -74,10 +75,10 @@ describe("AccessKey.decodeBase64", () => {
 
 describe("AccessKey.decode", () => {
   it("accepts keys of 1..127 bytes", () => {
-    assert.strictEqual(hex(right(AccessKey.decode("Kg=="))), "2a")
-    assert.strictEqual(hex(right(AccessKey.decode(Redacted.make(" Kg ")))), "2a")
+    assert.strictEqual(toHex(right(AccessKey.decode("Kg=="))), "2a")
+    assert.strictEqual(toHex(right(AccessKey.decode(Redacted.make(" Kg ")))), "2a")
     const longest = new Uint8Array(127).fill(7)
-    assert.strictEqual(hex(right(AccessKey.decode(base64(longest)))), hex(longest))
+    assert.strictEqual(toHex(right(AccessKey.decode(base64(longest)))), toHex(longest))
   })
 
   it("refuses invalid base64, empty and too-long keys with the spec's messages", () => {
@@ -128,11 +129,11 @@ describe("AccessKey properties", () => {
       FastCheck.constantFrom("", " ", "\n", "\t ")
     ],
     ([data, choices, space]) => {
-      const expected = hex(data)
+      const expected = toHex(data)
       const padded = base64(data)
       for (const text of [padded, padded.replace(/=+$/, ""), base64url(data), mixAlphabets(padded, choices)]) {
-        assert.strictEqual(hex(right(AccessKey.decode(text))), expected, text)
-        assert.strictEqual(hex(right(AccessKey.decode(space + text + space))), expected, text)
+        assert.strictEqual(toHex(right(AccessKey.decode(text))), expected, text)
+        assert.strictEqual(toHex(right(AccessKey.decode(space + text + space))), expected, text)
       }
     },
     { fastCheck: fuzzParameters() }
@@ -149,7 +150,7 @@ describe("AccessKey properties", () => {
     ([text]) => {
       const bytes = AccessKey.decodeBase64(text)
       if (bytes !== undefined) {
-        assert.strictEqual(hex(bytes), hex(Buffer.from(text, "base64")))
+        assert.strictEqual(toHex(bytes), toHex(Buffer.from(text, "base64")))
         const body = text.trim().replace(/=+$/, "")
         assert.match(body, /^[A-Za-z0-9+/_-]*$/)
         assert.notStrictEqual(body.length % 4, 1)

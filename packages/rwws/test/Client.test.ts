@@ -10,14 +10,16 @@ import {
   Exit,
   Fiber,
   Layer,
-  Mailbox,
   Option,
   Redacted,
   Ref,
   Stream,
   TestClock
 } from "effect"
-import { auth32Hex, hex, key32, memoryServer, toHex, wsServer } from "./support/peers.js"
+import { frameToHex, fromHex } from "../../../test/kit/bytes.js"
+import { eventually } from "../../../test/kit/eventually.js"
+import { rawPeer } from "../../../test/kit/rawPeer.js"
+import { auth32Hex, key32, memoryServer, wsServer } from "./support/peers.js"
 
 /** What a scripted server saw on one connection. */
 interface Seen {
@@ -27,10 +29,6 @@ interface Seen {
 
 const closeSeen = (seen: Seen | undefined) =>
   seen === undefined ? Effect.dieMessage("no such connection") : Deferred.await(seen.closed)
-
-/** Waits (yielding to other fibers) until `ready` holds. */
-const eventually = (ready: Effect.Effect<boolean>): Effect.Effect<void> =>
-  Effect.flatMap(ready, (done) => (done ? Effect.void : Effect.zipRight(Effect.yieldNow(), eventually(ready))))
 
 /**
  * A scripted server on the in-memory network: `script` gets each connection and its index (from 0);
@@ -48,19 +46,9 @@ const scripted = (
           const seen: Seen = { frames: [], closed: yield* Deferred.make<Transport.CloseError>() }
           const index = (yield* Ref.getAndUpdate(connections, (all) => [...all, seen])).length
           // The script reads a copy, so that every frame is recorded whether the script reads or not.
-          const copy = yield* Mailbox.make<Transport.Frame, Transport.CloseError>()
-          yield* Effect.forkScoped(
-            transport.frames.pipe(
-              Stream.runForEach((frame) =>
-                Effect.zipRight(
-                  Effect.sync(() => seen.frames.push(toHex(frame))),
-                  copy.offer(frame)
-                )
-              ),
-              Effect.catchAll((close) => Effect.zipRight(Deferred.succeed(seen.closed, close), copy.fail(close)))
-            )
-          )
-          yield* Effect.ignore(script({ ...transport, frames: Mailbox.toStream(copy) }, index))
+          const peer = yield* rawPeer(transport, (frame) => seen.frames.push(frameToHex(frame)))
+          yield* Effect.forkScoped(Effect.flatMap(peer.closed, (close) => Deferred.succeed(seen.closed, close)))
+          yield* Effect.ignore(script({ ...transport, frames: Stream.repeatEffect(peer.next) }, index))
           yield* Deferred.await(seen.closed)
         })
       )
@@ -77,7 +65,7 @@ const pongBytes = (time: bigint) => {
 /** Hello, then the auth Pong once the auth message arrives; then answers each Ping. */
 const honest = (transport: Transport.Transport) =>
   Effect.gen(function* () {
-    yield* transport.send(hex("6d73"))
+    yield* transport.send(fromHex("6d73"))
     yield* transport.frames.pipe(
       Stream.runForEach((frame) => transport.send(pongBytes(typeof frame === "string" ? -1n : BigInt(frame.length)))),
       Effect.ignore
@@ -87,7 +75,7 @@ const honest = (transport: Transport.Transport) =>
 /** Hello, the auth Pong `pongBytes(1n)`, then `reply` to every later message. */
 const authThen = (transport: Transport.Transport, reply: Effect.Effect<void, Transport.CloseError>) =>
   Effect.gen(function* () {
-    yield* transport.send(hex("6d73"))
+    yield* transport.send(fromHex("6d73"))
     yield* transport.frames.pipe(
       Stream.zipWithIndex,
       Stream.runForEach(([, index]) => (index === 0 ? transport.send(pongBytes(1n)) : reply))
@@ -97,7 +85,7 @@ const authThen = (transport: Transport.Transport, reply: Effect.Effect<void, Tra
 /** Hello, then `reply` to the auth message. */
 const answerAuthWith = (transport: Transport.Transport, reply: Uint8Array) =>
   Effect.gen(function* () {
-    yield* transport.send(hex("6d73"))
+    yield* transport.send(fromHex("6d73"))
     yield* transport.frames.pipe(Stream.take(1), Stream.runDrain)
     yield* transport.send(reply)
   })
@@ -214,7 +202,9 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
 
   it.scoped("reads several Pongs from one message (vector 13)", () =>
     Effect.gen(function* () {
-      yield* scripted((transport) => authThen(transport, transport.send(hex("0000000191 7fb36548 00000001917fb36642"))))
+      yield* scripted((transport) =>
+        authThen(transport, transport.send(fromHex("0000000191 7fb36548 00000001917fb36642")))
+      )
       const client = yield* Client.make(options)
       yield* client.awaitAuthenticated
       const pongs = yield* client.pongs.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
@@ -233,7 +223,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
         authThen(
           transport,
           Effect.zipRight(
-            Effect.zipRight(transport.send("hi"), transport.send(hex("00 0000000000000007 05 00"))),
+            Effect.zipRight(transport.send("hi"), transport.send(fromHex("00 0000000000000007 05 00"))),
             transport.send(pongBytes(8n))
           )
         )
@@ -280,7 +270,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
 
   it.scoped("a wrong hello is fatal: closes 1002 and never reconnects", () =>
     Effect.gen(function* () {
-      const server = yield* scripted((transport) => transport.send(hex("6d74")))
+      const server = yield* scripted((transport) => transport.send(fromHex("6d74")))
       const client = yield* Client.make(options)
       const error = yield* Effect.flip(client.awaitEnd)
       assert.deepStrictEqual([error._tag, error.message], ["BadHello", "bad_hello: expected 6d 73, received 6d 74"])
@@ -295,7 +285,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
   it.scoped("no hello within 10 s, or no auth answer within 25 s, closes and retries", () =>
     Effect.gen(function* () {
       const server = yield* scripted((transport, index) =>
-        index === 0 ? Effect.void : index === 1 ? transport.send(hex("6d73")) : honest(transport)
+        index === 0 ? Effect.void : index === 1 ? transport.send(fromHex("6d73")) : honest(transport)
       )
       const client = yield* Client.make({ ...options, reconnect: { initialDelay: "1 second", jitter: 0 } })
       yield* eventually(Effect.map(Ref.get(server.connections), (all) => all.length === 1))
@@ -325,7 +315,7 @@ describe("RwwsClient against scripted servers (TestClock, in-memory)", () => {
   it.scoped("an answer other than a Pong to the auth is a protocol error: 1002, then retry", () =>
     Effect.gen(function* () {
       const server = yield* scripted((transport, index) =>
-        index === 0 ? answerAuthWith(transport, hex("01")) : honest(transport)
+        index === 0 ? answerAuthWith(transport, fromHex("01")) : honest(transport)
       )
       const client = yield* Client.make(options)
       const waiting = yield* waitState(client, "Waiting")

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import * as CloseCode from "../src/CloseCode.js"
 
 const fatal = [3001, 3002, 3004, 1002, 1003, 1007, 1009]

@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import * as AccessKey from "../src/AccessKey.js"
 import * as CloseCode from "../src/CloseCode.js"
 import * as Handshake from "../src/Handshake.js"
-import { bytes, hex, left, right } from "./support/bytes.js"
+import { fromHex, toHex } from "../../../test/kit/bytes.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const key32 = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
 const vector2 = "b6c40020" + "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
@@ -18,13 +19,13 @@ const closeOf = (frame: string | Uint8Array) => {
 
 describe("Handshake hello", () => {
   it("#1: the hello is 6d 73", () => {
-    assert.strictEqual(hex(Handshake.hello), "6d73")
-    assert.isTrue(Handshake.isHello(bytes("6d 73")))
+    assert.strictEqual(toHex(Handshake.hello), "6d73")
+    assert.isTrue(Handshake.isHello(fromHex("6d 73")))
   })
 
   it("anything else is not the hello", () => {
     for (const frame of ["", "6d", "73 6d", "6d 73 00", "6d 74", "00 6d 73"]) {
-      assert.isFalse(Handshake.isHello(bytes(frame)), frame)
+      assert.isFalse(Handshake.isHello(fromHex(frame)), frame)
     }
     assert.isFalse(Handshake.isHello("ms"))
   })
@@ -32,33 +33,33 @@ describe("Handshake hello", () => {
 
 describe("Handshake auth", () => {
   it("#2: a 32-byte key, from standard and URL-safe base64", () => {
-    assert.strictEqual(hex(Handshake.encodeAuth(key32)), vector2)
+    assert.strictEqual(toHex(Handshake.encodeAuth(key32)), vector2)
     assert.strictEqual(Handshake.encodeAuth(key32).length, 36)
     for (const text of [
       "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
       "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA"
     ]) {
-      assert.strictEqual(hex(Handshake.encodeAuth(right(AccessKey.decode(text)))), vector2)
+      assert.strictEqual(toHex(Handshake.encodeAuth(right(AccessKey.decode(text)))), vector2)
     }
-    assert.strictEqual(hex(right(Handshake.decodeAuth(bytes(vector2)))), hex(key32))
+    assert.strictEqual(toHex(right(Handshake.decodeAuth(fromHex(vector2)))), toHex(key32))
   })
 
   it("#6: a 1-byte key", () => {
     for (const text of ["Kg==", "Kg"]) {
-      assert.strictEqual(hex(Handshake.encodeAuth(right(AccessKey.decode(text)))), "b6c400012a")
+      assert.strictEqual(toHex(Handshake.encodeAuth(right(AccessKey.decode(text)))), "b6c400012a")
     }
-    assert.strictEqual(hex(right(Handshake.decodeAuth(bytes("b6 c4 00 01 2a")))), "2a")
+    assert.strictEqual(toHex(right(Handshake.decodeAuth(fromHex("b6 c4 00 01 2a")))), "2a")
   })
 
   it("a 127-byte key is the longest", () => {
     const key = Uint8Array.from({ length: 127 }, (_, i) => 255 - i)
     const frame = Handshake.encodeAuth(key)
-    assert.strictEqual(hex(frame.subarray(0, 4)), "b6c4007f")
-    assert.strictEqual(hex(right(Handshake.decodeAuth(frame))), hex(key))
+    assert.strictEqual(toHex(frame.subarray(0, 4)), "b6c4007f")
+    assert.strictEqual(toHex(right(Handshake.decodeAuth(frame))), toHex(key))
   })
 
   it("#7: version 1 is a version mismatch (3002)", () => {
-    assert.deepStrictEqual(closeOf(bytes("b6 c4 01 20" + vector2.slice(8))), {
+    assert.deepStrictEqual(closeOf(fromHex("b6 c4 01 20" + vector2.slice(8))), {
       code: 3002,
       reason: "version mismatch: server supports 0, client sent 1"
     })
@@ -80,34 +81,34 @@ describe("Handshake auth", () => {
       "b6 c4 01 01 2a 00",
       "b6 c4 01 20 01 02"
     ]) {
-      assert.strictEqual(closeOf(bytes(frame)).code, 3002, frame)
+      assert.strictEqual(closeOf(fromHex(frame)).code, 3002, frame)
     }
   })
 
   it("but not over bad magic", () => {
-    assert.deepStrictEqual(closeOf(bytes("00 c4 01 01 2a")), malformed)
-    assert.deepStrictEqual(closeOf(bytes("b6 00 01 01 2a")), malformed)
+    assert.deepStrictEqual(closeOf(fromHex("00 c4 01 01 2a")), malformed)
+    assert.deepStrictEqual(closeOf(fromHex("b6 00 01 01 2a")), malformed)
   })
 
   it("#8: bad magic", () => {
-    assert.deepStrictEqual(closeOf(bytes("00 c4 00 01 2a")), malformed)
-    assert.deepStrictEqual(closeOf(bytes("c4 b6 00 01 2a")), malformed)
+    assert.deepStrictEqual(closeOf(fromHex("00 c4 00 01 2a")), malformed)
+    assert.deepStrictEqual(closeOf(fromHex("c4 b6 00 01 2a")), malformed)
   })
 
   it("#9: a length that does not match, zero, or negative", () => {
-    assert.deepStrictEqual(closeOf(bytes("b6 c4 00 20 01 02")), malformed)
-    assert.deepStrictEqual(closeOf(bytes("b6 c4 00 00")), malformed)
+    assert.deepStrictEqual(closeOf(fromHex("b6 c4 00 20 01 02")), malformed)
+    assert.deepStrictEqual(closeOf(fromHex("b6 c4 00 00")), malformed)
     assert.deepStrictEqual(closeOf(Uint8Array.of(0xb6, 0xc4, 0x00, 0x80, ...new Uint8Array(128))), malformed)
     assert.deepStrictEqual(closeOf(Uint8Array.of(0xb6, 0xc4, 0x00, 0xff, 0x2a)), malformed)
   })
 
   it("#10: a trailing byte", () => {
-    assert.deepStrictEqual(closeOf(bytes("b6 c4 00 01 2a 00")), malformed)
+    assert.deepStrictEqual(closeOf(fromHex("b6 c4 00 01 2a 00")), malformed)
   })
 
   it("short and empty messages are malformed", () => {
     for (const frame of ["", "b6", "b6 c4", "b6 c4 00", "b6 c4 00 01"]) {
-      assert.deepStrictEqual(closeOf(bytes(frame)), malformed, frame)
+      assert.deepStrictEqual(closeOf(fromHex(frame)), malformed, frame)
     }
   })
 
@@ -127,8 +128,8 @@ describe("Handshake properties", () => {
     ([key]) => {
       const frame = Handshake.encodeAuth(key)
       assert.strictEqual(frame.length, 4 + key.length)
-      assert.strictEqual(hex(frame.subarray(0, 4)), "b6c400" + key.length.toString(16).padStart(2, "0"))
-      assert.strictEqual(hex(right(Handshake.decodeAuth(frame))), hex(key))
+      assert.strictEqual(toHex(frame.subarray(0, 4)), "b6c400" + key.length.toString(16).padStart(2, "0"))
+      assert.strictEqual(toHex(right(Handshake.decodeAuth(frame))), toHex(key))
     },
     { fastCheck: fuzzParameters() }
   )
@@ -155,7 +156,7 @@ describe("Handshake properties", () => {
         assert.strictEqual(signed(frame[3]!), frame.length - 4)
         assert.isAtLeast(result.right.length, 1)
         assert.isAtMost(result.right.length, 127)
-        assert.strictEqual(hex(result.right), hex(frame.subarray(4)))
+        assert.strictEqual(toHex(result.right), toHex(frame.subarray(4)))
       } else {
         const close = result.left
         assert.instanceOf(close, CloseCode.Close)

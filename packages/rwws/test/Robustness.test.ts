@@ -7,7 +7,7 @@ import { Client, Handshake, Packet, Server } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, Stream } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { interestingBytes } from "./support/registry.js"
 import { auth32Hex, key32, key32Bytes, memoryServer, rawAuthenticated, rawConnect } from "./support/peers.js"
 

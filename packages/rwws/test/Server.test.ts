@@ -2,17 +2,8 @@ import { KeyStore, Server } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Logger, LogLevel, Option, Ref, Supervisor, TestClock } from "effect"
-import {
-  auth32Hex,
-  hex,
-  key1,
-  key32,
-  rawAuthenticated,
-  rawConnect,
-  toHex,
-  wsServer,
-  memoryServer
-} from "./support/peers.js"
+import { frameToHex, fromHex } from "../../../test/kit/bytes.js"
+import { auth32Hex, key1, key32, rawAuthenticated, rawConnect, wsServer, memoryServer } from "./support/peers.js"
 
 const closeOf = (error: { readonly code: number; readonly reason: string }) => [error.code, error.reason] as const
 
@@ -21,7 +12,7 @@ const rejects = (message: Uint8Array | string) =>
   Effect.gen(function* () {
     const server = yield* Server.RwwsServer
     const client = yield* rawConnect(server.url)
-    assert.strictEqual(toHex(yield* client.next), "6d73")
+    assert.strictEqual(frameToHex(yield* client.next), "6d73")
     yield* client.send(message)
     const { frames, close } = yield* client.rest
     assert.deepStrictEqual(frames, [], "nothing but the close after a rejected auth")
@@ -58,7 +49,7 @@ describe("RwwsServer over ws: authentication (spec §2.3, §8)", () => {
       assert.strictEqual(yield* server.sessions, 1)
       const client = yield* rawConnect(server.url)
       yield* client.next
-      yield* client.send(hex("b6c400012a"))
+      yield* client.send(fromHex("b6c400012a"))
       const pong = yield* client.next
       assert.instanceOf(pong, Uint8Array)
       const time = Buffer.from(pong as Uint8Array).readBigInt64BE(1)
@@ -76,7 +67,7 @@ describe("RwwsServer over ws: authentication (spec §2.3, §8)", () => {
   it.scoped("closes 3002 for version 1 without looking the key up (vector 7)", () =>
     Effect.gen(function* () {
       const { store, lookups } = yield* instrumentedStore("ok")
-      const result = yield* rejects(hex("b6c401200102")).pipe(Effect.provide(wsServer([], {}, store)))
+      const result = yield* rejects(fromHex("b6c401200102")).pipe(Effect.provide(wsServer([], {}, store)))
       assert.deepStrictEqual(result, [3002, "version mismatch: server supports 0, client sent 1"])
       assert.strictEqual(yield* Ref.get(lookups), 0)
     })
@@ -84,11 +75,11 @@ describe("RwwsServer over ws: authentication (spec §2.3, §8)", () => {
 
   it.scoped("reports the version byte signed and checks it before the format", () =>
     Effect.gen(function* () {
-      assert.deepStrictEqual(yield* rejects(hex("b6c4ff")), [
+      assert.deepStrictEqual(yield* rejects(fromHex("b6c4ff")), [
         3002,
         "version mismatch: server supports 0, client sent -1"
       ])
-      assert.deepStrictEqual(yield* rejects(hex("b6c47f0000")), [
+      assert.deepStrictEqual(yield* rejects(fromHex("b6c47f0000")), [
         3002,
         "version mismatch: server supports 0, client sent 127"
       ])
@@ -109,7 +100,7 @@ describe("RwwsServer over ws: authentication (spec §2.3, §8)", () => {
         "b6c4",
         "b6c400"
       ]) {
-        assert.deepStrictEqual(yield* rejects(hex(message)), malformed, message)
+        assert.deepStrictEqual(yield* rejects(fromHex(message)), malformed, message)
       }
     }).pipe(Effect.provide(wsServer()))
   )
@@ -118,17 +109,17 @@ describe("RwwsServer over ws: authentication (spec §2.3, §8)", () => {
     Effect.gen(function* () {
       assert.deepStrictEqual(yield* rejects("hello"), [3001, "unauthorized: binary frames only"])
       const invalid = [3001, "unauthorized: invalid access key"] as const
-      assert.deepStrictEqual(yield* rejects(hex("b6c400012b")), invalid)
+      assert.deepStrictEqual(yield* rejects(fromHex("b6c400012b")), invalid)
       const server = yield* Server.RwwsServer
       assert.strictEqual(yield* server.revoke(key1), 0)
-      assert.deepStrictEqual(yield* rejects(hex("b6c400012a")), invalid)
+      assert.deepStrictEqual(yield* rejects(fromHex("b6c400012a")), invalid)
     }).pipe(Effect.provide(wsServer()))
   )
 
   it.scoped("closes 3005 when the key store fails", () =>
     Effect.gen(function* () {
       const { store } = yield* instrumentedStore("fail")
-      const result = yield* rejects(hex("b6c400012a")).pipe(Effect.provide(wsServer([], {}, store)))
+      const result = yield* rejects(fromHex("b6c400012a")).pipe(Effect.provide(wsServer([], {}, store)))
       assert.deepStrictEqual(result, [3005, "server error"])
     })
   )
@@ -143,16 +134,16 @@ describe("RwwsServer over ws: authentication (spec §2.3, §8)", () => {
           const server = yield* Server.RwwsServer
           const client = yield* rawConnect(server.url)
           yield* client.next
-          yield* client.send(hex(auth32Hex))
+          yield* client.send(fromHex(auth32Hex))
           // A Ping, a text frame and garbage: none is answered or fatal while verifying.
-          yield* client.send(hex("00"))
+          yield* client.send(fromHex("00"))
           yield* client.send("not now")
-          yield* client.send(hex("05"))
+          yield* client.send(fromHex("05"))
           yield* Effect.sleep("50 millis")
           yield* Deferred.succeed(gate, undefined)
-          assert.strictEqual(toHex(yield* client.next).length, 18)
-          yield* client.send(hex("00"))
-          assert.strictEqual(toHex(yield* client.next).length, 18)
+          assert.strictEqual(frameToHex(yield* client.next).length, 18)
+          yield* client.send(fromHex("00"))
+          assert.strictEqual(frameToHex(yield* client.next).length, 18)
           assert.isTrue(yield* client.transport.isOpen)
         }).pipe(Effect.provide(wsServer([], {}, store)))
       }),
@@ -176,14 +167,14 @@ describe("RwwsServer over ws: after authentication (spec §3, §4)", () => {
     Effect.gen(function* () {
       const server = yield* Server.RwwsServer
       const client = yield* rawAuthenticated(server.url)
-      yield* client.send(hex("000001ff"))
+      yield* client.send(fromHex("000001ff"))
       const first = yield* client.next
       const second = yield* client.next
-      assert.deepStrictEqual([toHex(first).length, toHex(second).length], [18, 18])
-      yield* client.send(hex("01ff"))
-      yield* client.send(hex(""))
-      yield* client.send(hex("00"))
-      assert.strictEqual(toHex(yield* client.next).slice(0, 2), "00", "Settings and empty messages get no reply")
+      assert.deepStrictEqual([frameToHex(first).length, frameToHex(second).length], [18, 18])
+      yield* client.send(fromHex("01ff"))
+      yield* client.send(fromHex(""))
+      yield* client.send(fromHex("00"))
+      assert.strictEqual(frameToHex(yield* client.next).slice(0, 2), "00", "Settings and empty messages get no reply")
     }).pipe(Effect.provide(wsServer()))
   )
 
@@ -200,7 +191,7 @@ describe("RwwsServer over ws: after authentication (spec §3, §4)", () => {
       ] as const
       for (const [bytes, reason] of cases) {
         const client = yield* rawAuthenticated(server.url)
-        yield* client.send(hex(bytes))
+        yield* client.send(fromHex(bytes))
         const { frames, close } = yield* client.rest
         assert.deepStrictEqual({ frames, close: closeOf(close) }, { frames: [], close: [1002, reason] }, bytes)
       }
@@ -224,8 +215,8 @@ describe("RwwsServer over ws: after authentication (spec §3, §4)", () => {
       const server = yield* Server.RwwsServer
       const client = yield* rawAuthenticated(server.url)
       yield* client.send(new Uint8Array(64 * 1024).map((_, i) => (i % 2 === 0 ? 0x01 : 0xff)))
-      yield* client.send(hex("00"))
-      assert.strictEqual(toHex(yield* client.next).length, 18)
+      yield* client.send(fromHex("00"))
+      assert.strictEqual(frameToHex(yield* client.next).length, 18)
     }).pipe(Effect.provide(wsServer()))
   )
 
@@ -240,12 +231,12 @@ describe("RwwsServer over ws: after authentication (spec §3, §4)", () => {
       for (const client of [a, b]) {
         assert.deepStrictEqual(closeOf((yield* client.rest).close), [3004, "access key revoked"])
       }
-      yield* other.send(hex("00"))
-      assert.strictEqual(toHex(yield* other.next).length, 18)
+      yield* other.send(fromHex("00"))
+      assert.strictEqual(frameToHex(yield* other.next).length, 18)
       assert.strictEqual(yield* server.sessions, 1)
       const again = yield* rawConnect(server.url)
       yield* again.next
-      yield* again.send(hex(auth32Hex))
+      yield* again.send(fromHex(auth32Hex))
       assert.deepStrictEqual(closeOf((yield* again.rest).close), [3001, "unauthorized: invalid access key"])
     }).pipe(Effect.provide(wsServer()))
   )
@@ -254,13 +245,13 @@ describe("RwwsServer over ws: after authentication (spec §3, §4)", () => {
     Effect.gen(function* () {
       const server = yield* Server.RwwsServer
       const good = yield* rawAuthenticated(server.url)
-      for (const garbage of [hex("ff"), hex("0102"), "text"]) {
+      for (const garbage of [fromHex("ff"), fromHex("0102"), "text"]) {
         const bad = yield* rawAuthenticated(server.url)
         yield* bad.send(garbage)
         yield* bad.rest
       }
-      yield* good.send(hex("00"))
-      assert.strictEqual(toHex(yield* good.next).length, 18)
+      yield* good.send(fromHex("00"))
+      assert.strictEqual(frameToHex(yield* good.next).length, 18)
     }).pipe(Effect.provide(wsServer()))
   )
 
@@ -322,7 +313,7 @@ describe("RwwsServer on other transports and in races", () => {
         const server = yield* Server.RwwsServer
         const client = yield* rawConnect(server.url)
         yield* client.next
-        yield* client.send(hex(auth32Hex))
+        yield* client.send(fromHex(auth32Hex))
         yield* Deferred.await(answered)
         assert.strictEqual(yield* server.revoke(key32), 0)
         yield* Deferred.succeed(gate, undefined)
@@ -354,7 +345,7 @@ describe("RwwsServer deadlines (TestClock, in-memory transport)", () => {
         const server = yield* Server.RwwsServer
         const client = yield* rawConnect(server.url)
         yield* client.next
-        yield* client.send(hex("b6c400012a"))
+        yield* client.send(fromHex("b6c400012a"))
         yield* TestClock.adjust("30 seconds")
         assert.deepStrictEqual(closeOf((yield* client.rest).close), [3001, "authentication timed out"])
         yield* Deferred.succeed(gate, undefined)
@@ -378,10 +369,10 @@ describe("RwwsServer deadlines (TestClock, in-memory transport)", () => {
       const server = yield* Server.RwwsServer
       const client = yield* rawAuthenticated(server.url)
       yield* TestClock.adjust("20 seconds")
-      yield* client.send(hex("00"))
+      yield* client.send(fromHex("00"))
       yield* client.next
       yield* TestClock.adjust("20 seconds")
-      yield* client.send(hex("01ff"))
+      yield* client.send(fromHex("01ff"))
       yield* TestClock.adjust("12 seconds")
       assert.isTrue(yield* client.transport.isOpen, "32 s after the Ping")
       yield* TestClock.adjust("1 millis")
@@ -486,7 +477,7 @@ describe("RwwsServer connections leave nothing behind (TestClock, in-memory tran
           Effect.gen(function* () {
             const client = yield* rawConnect(server.url)
             yield* client.next
-            yield* client.send(hex(auth32Hex))
+            yield* client.send(fromHex(auth32Hex))
             while ((yield* Ref.get(lookups)) === 0) yield* Effect.yieldNow()
             yield* client.transport.close(1000, "bye")
           })

@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import * as Packet from "../src/Packet.js"
 import * as Settings from "../src/Settings.js"
-import { bytes, hex, left, right } from "./support/bytes.js"
+import { fromHex, toHex } from "../../../test/kit/bytes.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 import { setting, testRegistry } from "./support/registry.js"
 
 const settingsPacket = (...settings: Array<Settings.Setting>): Packet.SettingsPacket => ({ _tag: "Settings", settings })
@@ -32,12 +33,12 @@ describe("Settings codecs", () => {
       { id: 0xfe, value: false }
     )
     const wire = "01" + "01ff" + "02fed4" + "1080000000" + "7f0102030405060708" + "fe01" + "fe00" + "ff"
-    assert.strictEqual(hex(right(Packet.encodeClient([packet], testRegistry))), wire)
-    assert.deepStrictEqual(right(Packet.decodeClient(bytes(wire), testRegistry)), [packet])
+    assert.strictEqual(toHex(right(Packet.encodeClient([packet], testRegistry))), wire)
+    assert.deepStrictEqual(right(Packet.decodeClient(fromHex(wire), testRegistry)), [packet])
   })
 
   it("read the extremes of each integer codec", () => {
-    const wire = bytes("01 01 80 01 7f 02 80 00 02 7f ff 10 7f ff ff ff 7f ff ff ff ff ff ff ff ff ff")
+    const wire = fromHex("01 01 80 01 7f 02 80 00 02 7f ff 10 7f ff ff ff 7f ff ff ff ff ff ff ff ff ff")
     assert.deepStrictEqual(right(Packet.decodeClient(wire, testRegistry)), [
       settingsPacket(
         { id: 0x01, value: -128 },
@@ -58,7 +59,7 @@ describe("Settings codecs", () => {
       assert.strictEqual(error.offset, 1)
       assert.strictEqual(error.message, "invalid value for setting 0xfe")
     }
-    const after = Packet.decodeClientMessage(bytes("00 01 fe 01 fe 02 ff"), testRegistry)
+    const after = Packet.decodeClientMessage(fromHex("00 01 fe 01 fe 02 ff"), testRegistry)
     assert.deepStrictEqual(after.packets, [Packet.ping])
     assert.strictEqual(after.error?.reason, "InvalidSettingValue")
     assert.strictEqual(after.error?.offset, 4)
@@ -66,7 +67,7 @@ describe("Settings codecs", () => {
 
   it("a value cut off by the end of the message means a missing terminator", () => {
     for (const wire of ["01 02 00", "01 10 00 00 00", "01 7f 00 00 00 00 00 00 00", "01 01", "01 01 05", "01 fe 01"]) {
-      const error = left(Packet.decodeClient(bytes(wire), testRegistry))
+      const error = left(Packet.decodeClient(fromHex(wire), testRegistry))
       assert.strictEqual(error.reason, "SettingsNotTerminated", wire)
       assert.strictEqual(error.offset, 0)
       assert.strictEqual(error.message, "settings packet not terminated (missing 0xff)")
@@ -74,19 +75,19 @@ describe("Settings codecs", () => {
   })
 
   it("a 0xff inside a value is a value byte, not the terminator", () => {
-    assert.deepStrictEqual(right(Packet.decodeClient(bytes("01 02 ff ff ff"), testRegistry)), [
+    assert.deepStrictEqual(right(Packet.decodeClient(fromHex("01 02 ff ff ff"), testRegistry)), [
       settingsPacket({ id: 0x02, value: -1 })
     ])
-    assert.strictEqual(left(Packet.decodeClient(bytes("01 02 ff ff"), testRegistry)).reason, "SettingsNotTerminated")
+    assert.strictEqual(left(Packet.decodeClient(fromHex("01 02 ff ff"), testRegistry)).reason, "SettingsNotTerminated")
   })
 
   it("unknown ids fail even in a custom registry", () => {
-    const error = left(Packet.decodeClient(bytes("01 01 00 03 00 ff"), testRegistry))
+    const error = left(Packet.decodeClient(fromHex("01 01 00 03 00 ff"), testRegistry))
     assert.strictEqual(error.reason, "UnknownSettingId")
     assert.strictEqual(error.byte, 0x03)
     assert.strictEqual(error.offset, 3)
     assert.strictEqual(error.message, "unknown setting id 0x03")
-    assert.strictEqual(left(Packet.decodeClient(bytes("01 00 ff"), testRegistry)).message, "unknown setting id 0x00")
+    assert.strictEqual(left(Packet.decodeClient(fromHex("01 00 ff"), testRegistry)).message, "unknown setting id 0x00")
   })
 
   it("encoding refuses values outside the codec and ids outside the registry", () => {

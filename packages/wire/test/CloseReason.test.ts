@@ -1,7 +1,7 @@
 import { CloseReason } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 
 const utf8 = (s: string) => Buffer.byteLength(s, "utf8")
 

@@ -1,7 +1,7 @@
 import { FastCodec } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck as fc, ParseResult, Schema, SchemaAST as AST } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 
 /** A transformation the neutral tables do not know: decimal digits ⇄ bigint. */
 const decimal = /^-?(0|[1-9][0-9]*)$/

@@ -1,18 +1,17 @@
 import * as Json from "@protokernel/wire/Json"
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import {
   decimalLiteral,
   integerLiteral,
   jsonParses,
   jsonText,
-  left,
   nearJsonText,
-  right,
   show,
   toNumbers
-} from "../../../test/support/json.js"
+} from "../../../test/kit/json.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const MAX = "18446744073709551615"
 

@@ -1,7 +1,7 @@
 import { CloseReason, Transport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Chunk, Deferred, Effect, Either, Exit, FastCheck, Fiber, Layer, Stream } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
 
 const firstFrames = (transport: Transport.Transport, n: number) =>
   transport.frames.pipe(Stream.take(n), Stream.runCollect, Effect.map(Chunk.toArray))

@@ -2,8 +2,9 @@ import * as Json from "@protokernel/wire/Json"
 import * as Uint64 from "@protokernel/wire/Uint64"
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck as fc, Option, ParseResult, Schema } from "effect"
-import { fuzzParameters } from "../../../test/support/fuzz.js"
-import { jsonText, left, right, show } from "../../../test/support/json.js"
+import { fuzzParameters } from "../../../test/kit/fuzz.js"
+import { jsonText, show } from "../../../test/kit/json.js"
+import { left, right } from "../../../test/kit/unwrap.js"
 
 const decode = Schema.decodeUnknownEither(Uint64.Uint64)
 const encode = Schema.encodeEither(Uint64.Uint64)

@@ -7,7 +7,8 @@ import * as Envelope from "@protokernel/blazeauth/Envelope"
 import * as Json from "@protokernel/wire/Json"
 import * as Transport from "@protokernel/wire/Transport"
 import * as Uint64 from "@protokernel/wire/Uint64"
-import { Deferred, Effect, Either, Option, Queue, Ref, type Scope, Stream } from "effect"
+import { Effect, Either, Option, Queue, Ref, type Scope } from "effect"
+import { rawPeer } from "../../../../test/kit/rawPeer.js"
 
 /** A request as the server received it: the exact text and its decoded parts. */
 export interface Request {
@@ -71,33 +72,18 @@ export const makeServer: Effect.Effect<Server, never, Transport.TransportServer 
       server.run((transport) =>
         Effect.gen(function* () {
           const index = yield* Ref.getAndUpdate(count, (n) => n + 1)
-          const inbox = yield* Queue.unbounded<Either.Either<Transport.Frame, Transport.CloseError>>()
-          const closed = yield* Deferred.make<Transport.CloseError>()
           const received: Array<string> = []
-          yield* transport.frames.pipe(
-            Stream.runForEach((frame) => {
-              received.push(typeof frame === "string" ? frame : `<binary ${frame.byteLength}>`)
-              return Queue.offer(inbox, Either.right(frame))
-            }),
-            Effect.catchAll((close) =>
-              Effect.zipRight(Deferred.succeed(closed, close), Queue.offer(inbox, Either.left(close)))
-            ),
-            Effect.forkScoped
-          )
-          const next = Effect.flatMap(Queue.take(inbox), (item) =>
-            Either.isLeft(item)
-              ? // Keep the close for later readers.
-                Effect.zipRight(Queue.offer(inbox, item), Effect.fail(item.left))
-              : Effect.succeed(item.right)
+          const raw = yield* rawPeer(transport, (frame) =>
+            received.push(typeof frame === "string" ? frame : `<binary ${frame.byteLength}>`)
           )
           const send = (frame: Transport.Frame) => ignoreClosed(transport.send(frame))
           const peer: Peer = {
             index,
             transport,
             received,
-            next,
-            request: Effect.flatMap(next, asRequest),
-            hasPending: Effect.map(Queue.size(inbox), (size) => size > 0),
+            next: raw.next,
+            request: Effect.flatMap(raw.next, asRequest),
+            hasPending: raw.hasPending,
             send,
             reply: (request, fields = {}) => send(Envelope.encode(request.type, { id: request.id, ...fields })),
             push: (eventType, content) =>
@@ -112,10 +98,10 @@ export const makeServer: Effect.Effect<Server, never, Transport.TransportServer 
               ),
             close: (code, reason = "") => ignoreClosed(transport.close(code, reason)),
             drop: ignoreClosed(transport.terminate()),
-            closed: Deferred.await(closed)
+            closed: raw.closed
           }
           yield* Queue.offer(peers, peer)
-          yield* Deferred.await(closed)
+          yield* raw.closed
         })
       )
     )

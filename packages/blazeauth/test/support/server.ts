@@ -7,9 +7,11 @@ import * as Fixtures from "@protokernel/blazeauth/Fixtures"
 import * as Server from "@protokernel/blazeauth/Server"
 import { Transport } from "@protokernel/wire"
 import { assert } from "@effect/vitest"
-import { Effect, Either, Layer, Queue, Stream, TestClock, TestServices } from "effect"
+import { Effect, Either, Layer, TestClock } from "effect"
 import type { Scope } from "effect"
-import * as Crypto from "node:crypto"
+import { base64 } from "../../../../test/kit/bytes.js"
+import { withLiveTimeout } from "../../../../test/kit/eventually.js"
+import { rawConnect } from "../../../../test/kit/rawPeer.js"
 
 // ---- constants ------------------------------------------------------------------------------------
 
@@ -30,9 +32,6 @@ export const FILE_SHA = "6bc14bdc4517a7a682c6910de2e2946eb8e1ecd04090728fef6d092
 export const GHIJ_SHA = "975ca72b6bdf0e938bcc214727c939f7fc64109ee8f14add455a2364e8d1451f"
 export const EMPTY_SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 export const ALPHA_TEXT = "ABCDEFGHIJKLMNOPQRST"
-
-export const sha256 = (data: Uint8Array | string): string => Crypto.createHash("sha256").update(data).digest("hex")
-export const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64")
 
 // ---- fixtures -------------------------------------------------------------------------------------
 
@@ -170,24 +169,13 @@ export interface RawClient {
   readonly isOpen: Effect.Effect<boolean>
 }
 
-const liveTimeout = <A>(self: Effect.Effect<A>, what: string): Effect.Effect<A> =>
-  TestServices.provideWithLive(self, (effect) =>
-    Effect.timeoutFail(effect, { duration: "10 seconds", onTimeout: () => `timed out waiting for ${what}` })
-  ).pipe(Effect.catchAll((message) => Effect.dieMessage(message)))
-
 /** Opens a raw connection to the server in context. */
 export const connect: Effect.Effect<RawClient, never, Server.BlazeauthServer | Transport.Connector | Scope.Scope> =
   Effect.gen(function* () {
     const server = yield* Server.BlazeauthServer
-    const connector = yield* Transport.Connector
-    const transport = yield* Effect.orDie(connector.connect(server.url))
-    const inbox = yield* Queue.unbounded<Either.Either<Transport.Frame, Transport.CloseError>>()
-    yield* transport.frames.pipe(
-      Stream.runForEach((frame) => Queue.offer(inbox, Either.right(frame))),
-      Effect.catchAll((close) => Queue.offer(inbox, Either.left(close))),
-      Effect.forkScoped
-    )
-    const take = liveTimeout(Queue.take(inbox), "a frame or a close")
+    const peer = yield* Effect.orDie(rawConnect(server.url))
+    const transport = peer.transport
+    const take = withLiveTimeout(peer.take, "a frame or a close")
     const next = Effect.flatMap(
       take,
       Either.match({
@@ -282,14 +270,6 @@ export const expectQuiet = (client: RawClient, id = 999) =>
   Effect.gen(function* () {
     assert.strictEqual(yield* client.call(msg(0, { id })), msg(0, { id }), "only the ping response was pending")
   })
-
-/** Retries `check` (letting other fibers run) until it holds, for up to 10 s of real time. */
-export const eventually = (check: Effect.Effect<boolean>): Effect.Effect<void> => {
-  const loop: Effect.Effect<void> = Effect.flatMap(check, (done) =>
-    done ? Effect.void : Effect.zipRight(TestServices.provideLive(Effect.sleep("2 millis")), loop)
-  )
-  return liveTimeout(loop, "a condition")
-}
 
 // ---- streams --------------------------------------------------------------------------------------
 

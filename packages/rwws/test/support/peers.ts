@@ -1,19 +1,17 @@
 import { KeyStore, Server } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
-import { Effect, Either, Layer, Queue, Redacted, Stream } from "effect"
+import { Effect, Layer, Redacted } from "effect"
+import { frameToHex, toHex } from "../../../../test/kit/bytes.js"
+import * as Kit from "../../../../test/kit/rawPeer.js"
 
 /** Spec §8 vector 2: bytes 0x01..0x20. */
 export const key32 = Redacted.make("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
 export const key32Bytes = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
 /** Spec §8 vector 2 as hex: the auth message for `key32`. */
-export const auth32Hex = "b6c40020" + Buffer.from(key32Bytes).toString("hex")
+export const auth32Hex = "b6c40020" + toHex(key32Bytes)
 /** Spec §8 vector 6: the single byte 0x2a. */
 export const key1 = Redacted.make("Kg==")
 export const otherKey = Redacted.make("b3RoZXIta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
-
-export const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"))
-export const toHex = (frame: Transport.Frame): string =>
-  typeof frame === "string" ? `text:${frame}` : Buffer.from(frame).toString("hex")
 
 /** A client that speaks raw frames, for feeding the server exactly the bytes a test needs. */
 export interface RawClient {
@@ -26,40 +24,26 @@ export interface RawClient {
 }
 
 export const rawConnect = (url: string) =>
-  Effect.gen(function* () {
-    const connector = yield* Transport.Connector
-    const transport = yield* connector.connect(url)
-    const inbox = yield* Queue.unbounded<Either.Either<Transport.Frame, Transport.CloseError>>()
-    yield* transport.frames.pipe(
-      Stream.runForEach((frame) => Queue.offer(inbox, Either.right(frame))),
-      Effect.catchAll((close) => Queue.offer(inbox, Either.left(close))),
-      Effect.forkScoped
-    )
-    const next = Effect.flatMap(Queue.take(inbox), Either.match({ onLeft: Effect.fail, onRight: Effect.succeed }))
-    const rest = Effect.gen(function* () {
-      const frames: Array<string> = []
-      while (true) {
-        const item = yield* Queue.take(inbox)
-        if (Either.isLeft(item)) return { frames, close: item.left }
-        frames.push(toHex(item.right))
-      }
-    })
-    return { transport, next, send: transport.send, rest } satisfies RawClient
-  })
+  Effect.map(Kit.rawConnect(url), (peer): RawClient => ({
+    transport: peer.transport,
+    next: peer.next,
+    send: peer.transport.send,
+    rest: Effect.map(peer.rest, ({ frames, close }) => ({ frames: frames.map(frameToHex), close }))
+  }))
 
 /** Connects, checks the hello, authenticates and returns the client after the auth Pong. */
 export const rawAuthenticated = (url: string, key: Uint8Array = key32Bytes) =>
   Effect.gen(function* () {
     const client = yield* rawConnect(url)
     const hello = yield* client.next
-    if (toHex(hello) !== "6d73") return yield* Effect.dieMessage(`unexpected hello ${toHex(hello)}`)
+    if (frameToHex(hello) !== "6d73") return yield* Effect.dieMessage(`unexpected hello ${frameToHex(hello)}`)
     const auth = new Uint8Array(4 + key.length)
     auth.set([0xb6, 0xc4, 0x00, key.length])
     auth.set(key, 4)
     yield* client.send(auth)
     const pong = yield* client.next
-    if (toHex(pong).length !== 18 || !toHex(pong).startsWith("00")) {
-      return yield* Effect.dieMessage(`expected the auth pong, got ${toHex(pong)}`)
+    if (frameToHex(pong).length !== 18 || !frameToHex(pong).startsWith("00")) {
+      return yield* Effect.dieMessage(`expected the auth pong, got ${frameToHex(pong)}`)
     }
     return client
   })

@@ -1,23 +1,10 @@
 /**
- * Helpers for the lossless JSON tests: Either accessors, a strict printable form of parsed values, and
+ * Helpers for the lossless JSON tests: a strict printable form of parsed values, and
  * arbitraries of JSON *texts* (big integers, decimals, duplicate and `__proto__` keys, odd whitespace) and of
  * near-JSON texts (valid texts with a few random edits).
  */
-import { assert } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { FastCheck as fc } from "effect"
 import * as Json from "@protokernel/wire/Json"
-
-/** The Right of an Either, or a test failure that shows the Left. */
-export const right = <A, E>(either: Either.Either<A, E>): A => {
-  if (Either.isLeft(either)) return assert.fail(`expected Right, got Left: ${String(either.left)}`)
-  return either.right
-}
-
-/** The Left of an Either, or a test failure that shows the Right. */
-export const left = <A, E>(either: Either.Either<A, E>): E => {
-  if (Either.isRight(either)) return assert.fail(`expected Left, got Right: ${show(either.right)}`)
-  return either.left
-}
 
 const isPlainRecord = (value: object): value is { readonly [key: string]: unknown } => !Array.isArray(value)
 
