@@ -4,7 +4,7 @@
  * `support/state-model.ts`): server closes with every code of the close table (and dropped
  * connections), refused reconnection attempts, calls answered or held in flight, time, the user's close.
  */
-import { Client, CloseCode } from "@protokernel/blazeauth"
+import { Client } from "@protokernel/blazeauth"
 import { Transport } from "@protokernel/wire"
 import { describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Redacted, Stream } from "effect"
@@ -32,13 +32,17 @@ const attemptAfter = (failures: number) => Math.max(1, failures)
 const quickCall = (client: Client.Client) => client.ping()
 /** What calls fail with once the user closed the client. */
 const USER_CLOSED = "ConnectionClosed 1000 local"
-/** The close-code policy of §2.3. */
-const isRetryable = CloseCode.isRetryable
-const minimumDelayMillis = CloseCode.minimumRetryDelayMillis
 
 // ---- the scripted server ------------------------------------------------------------------------------
 
 const API_KEY = "BA-MODEL-STATES-00001"
+
+/** The close codes of §2.3, and its client policy, written out here so that the model does not lean on the code under test. */
+const CLOSE_CODES = [
+  1000, 1002, 1007, 1009, 4000, 4100, 4101, 4102, 4200, 4201, 4202, 4203, 4204, 4205, 4300, 4301, 4302, 4304
+]
+const isRetryable = (code: number) => code === 1000 || code === 1006 || code === 4000 || code === 4201
+const minimumDelayMillis = (code: number) => (code === 4201 ? 60_000 : 0)
 
 const answers: Record<number, Record<string, unknown>> = {
   0: {},
@@ -60,11 +64,8 @@ const serve = (transport: Transport.Transport) =>
     Effect.ignore
   )
 
-const reasonOf = (code: number): string =>
-  Object.entries(CloseCode.reasons).find(([known]) => Number(known) === code)?.[1] ?? ""
-
 const closeWith = (transport: Transport.Transport, code: number) =>
-  Effect.ignore(code === 1006 ? transport.terminate() : transport.close(code, reasonOf(code)))
+  Effect.ignore(code === 1006 ? transport.terminate() : transport.close(code, `closing ${code}`))
 
 const describeError = (error: unknown): string => {
   if (typeof error !== "object" || error === null || !("_tag" in error)) return String(error)
@@ -138,7 +139,7 @@ const protocol: Protocol = {
   readyTag: "Initialized",
   waitingTag: WAITING,
   attemptAfter,
-  closeCodes: Object.keys(CloseCode.reasons).map(Number),
+  closeCodes: CLOSE_CODES,
   isRetryable,
   minimumDelayMillis,
   backoff: BACKOFF,
@@ -153,7 +154,7 @@ const protocol: Protocol = {
 }
 
 /** Runs in `npm test`; `FUZZ_RUNS=N` scales them. */
-const RUNS = 25
+const RUNS = 20
 
 describe("Blazeauth client states against a model", () => {
   it.scoped.prop(

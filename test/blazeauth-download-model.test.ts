@@ -35,7 +35,7 @@ import * as Crypto from "node:crypto"
 import { fuzzParameters, fuzzRuns } from "./support/fuzz.js"
 
 /** Runs in `npm test`; `FUZZ_RUNS=N` scales them. */
-const RUNS = 50
+const RUNS = 25
 
 // ---- the client's public names that are being renamed (one place to change) -------------------------
 
@@ -385,11 +385,11 @@ describe("Blazeauth download against a model of the bytes held", () => {
   it.scopedLive.prop(
     "read, stop/resume with and without token, dropped connections, panel disconnects and file replacements",
     {
-      content: FastCheck.tuple(FastCheck.integer({ min: 0, max: 400 }), FastCheck.integer()).map(([size, seed]) =>
+      content: FastCheck.tuple(FastCheck.integer({ min: 0, max: 256 }), FastCheck.integer()).map(([size, seed]) =>
         pattern(size, seed)
       ),
       chunkSize: FastCheck.integer({ min: 8, max: 48 }),
-      pause: FastCheck.integer({ min: 1, max: 3 }),
+      pause: FastCheck.integer({ min: 1, max: 4 }),
       commands: FastCheck.array(command, { minLength: 2, maxLength: 16 })
     },
     ({ chunkSize, commands, content, pause }) =>
@@ -444,11 +444,13 @@ describe("Blazeauth download against a model of the bytes held", () => {
           assert.strictEqual(model.consumed, model.size, label)
           assert.strictEqual(sha256(Buffer.concat(real.received)), sha256(content), label)
           const outcome = yield* real.download.outcome
-          assert.deepStrictEqual(
-            outcome._tag === "Completed" ? [outcome.fileSize, outcome.fileChecksum, outcome.verified] : outcome._tag,
-            [model.size, sha256(content), "file"],
+          if (outcome._tag !== "Completed") return assert.fail(`${label}: ${outcome._tag}`)
+          assert.strictEqual(
+            `verified: ${outcome.verified}, ${outcome.fileSize} bytes`,
+            `verified: file, ${model.size} bytes`,
             label
           )
+          assert.strictEqual(outcome.fileChecksum, sha256(content), label)
           return
         }
         const expected = model.failure
