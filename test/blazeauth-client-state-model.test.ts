@@ -8,30 +8,28 @@ import { Client } from "@protokernel/blazeauth"
 import { Transport } from "@protokernel/wire"
 import { describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Redacted, Stream } from "effect"
-import { fuzzParameters, fuzzRuns } from "./support/fuzz.js"
+import { fuzzParameters, fuzzRuns } from "./kit/fuzz.js"
 import { commands, type Harness, type Protocol, run, type Seen } from "./support/state-model.js"
 
 // ---- the client's public names that are being renamed (one place to change) -------------------------
 
 /** Client options: no keepalive, a 5 s request timeout, reconnection 1 s doubling to 4 s, 3 failed attempts. */
 const clientOptions = {
-  pingIntervalMillis: 0,
-  requestTimeoutMillis: 5_000,
-  reconnect: true,
-  reconnectBackoff: { initialMillis: 1_000, maxMillis: 4_000 },
-  maxReconnectAttempts: 3
+  pingInterval: 0,
+  requestTimeout: "5 seconds",
+  reconnect: { initialDelay: "1 second", maxDelay: "4 seconds", maxAttempts: 3 }
 } as const satisfies Partial<Client.Options>
 const REQUEST_TIMEOUT_MILLIS = 5_000
 const BACKOFF = { initialMillis: 1_000, maxMillis: 4_000, jitter: 0.2 }
 const MAX_ATTEMPTS = 3
 /** The state a client waits in before a reconnection attempt. */
-const WAITING = "Disconnected"
+const WAITING = "Waiting"
 /** The `attempt` of that state (and of `Connecting`) after `failures` failed connections in a row. */
 const attemptAfter = (failures: number) => Math.max(1, failures)
 /** A call the server answers at once. */
-const quickCall = (client: Client.Client) => client.ping()
+const quickCall = (client: Client.Client) => client.ping
 /** What calls fail with once the user closed the client. */
-const USER_CLOSED = "ConnectionClosed 1000 local"
+const USER_CLOSED = "ClientClosed"
 
 // ---- the scripted server ------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ import {
   Stream
 } from "effect"
 import * as Crypto from "node:crypto"
-import { fuzzParameters, fuzzRuns } from "./support/fuzz.js"
+import { fuzzParameters, fuzzRuns } from "./kit/fuzz.js"
 
 /** Runs in `npm test`; `FUZZ_RUNS=N` scales them. */
 const RUNS = 25
@@ -41,10 +41,8 @@ const RUNS = 25
 
 /** Options that turn keepalive pings off and make reconnection (after 1006) immediate. */
 const clientTuning = {
-  pingIntervalMillis: 0,
-  reconnect: true,
-  reconnectBackoff: { initialMillis: 1, maxMillis: 2 },
-  maxReconnectAttempts: 5
+  pingInterval: 0,
+  reconnect: { initialDelay: "1 millis", maxDelay: "2 millis", maxAttempts: 5 }
 } as const satisfies Partial<Client.Options>
 
 // ---- fixtures -----------------------------------------------------------------------------------------

@@ -8,21 +8,22 @@ import { Client } from "@protokernel/rwws"
 import { Transport } from "@protokernel/wire"
 import { describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Stream } from "effect"
-import { fuzzParameters, fuzzRuns } from "../../../test/support/fuzz.js"
+import { fuzzParameters, fuzzRuns } from "../../../test/kit/fuzz.js"
 import { commands, type Harness, type Protocol, run, type Seen } from "../../../test/support/state-model.js"
-import { hex, key32 } from "./support/peers.js"
+import { key32 } from "./support/peers.js"
+import { fromHex } from "../../../test/kit/bytes.js"
 
 // ---- the client's public names that are being renamed (one place to change) -------------------------
 
 /** Reconnection 1 s doubling to 4 s, ±20 %. */
 const clientOptions = {
-  reconnect: { initial: "1 second", max: "4 seconds", jitter: 0.2 }
+  reconnect: { initialDelay: "1 second", maxDelay: "4 seconds", jitter: 0.2 }
 } as const satisfies Partial<Client.Options>
 const BACKOFF = { initialMillis: 1_000, maxMillis: 4_000, jitter: 0.2 }
 /** The state a client waits in before a reconnection attempt. */
 const WAITING = "Waiting"
 /** The `attempt` of that state (and of `Connecting`) after `failures` failed connections in a row. */
-const attemptAfter = (failures: number) => failures + 1
+const attemptAfter = (failures: number) => Math.max(1, failures)
 /** What calls fail with once the user closed the client. */
 const USER_CLOSED = "ClientClosed"
 
@@ -45,7 +46,7 @@ const pong = (time: number) => {
 /** The hello, then a Pong for the auth message and for every Ping. */
 const serve = (transport: Transport.Transport) =>
   Effect.gen(function* () {
-    yield* transport.send(hex("6d73"))
+    yield* transport.send(fromHex("6d73"))
     let count = 0
     yield* transport.frames.pipe(Stream.runForEach(() => transport.send(pong(++count))))
   }).pipe(Effect.ignore)
