@@ -153,7 +153,11 @@ export const converterOf =
             const domain = convert(value)
             return passes(domain) ? domain : declined
           }
-        : (value) => (passes(value) ? convert(value) : declined)
+        : (value) => {
+            // The wire converter checks the value's type first: a refinement's filter may assume it.
+            const wire = convert(value)
+            return wire !== declined && passes(value) ? wire : declined
+          }
     }
     return undefined
   }
