@@ -23,7 +23,7 @@
 import * as Client from "@protokernel/blazeauth/Client"
 import * as Fixtures from "@protokernel/blazeauth/Fixtures"
 import * as Server from "@protokernel/blazeauth/Server"
-import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -239,7 +239,7 @@ const connectClient = (url: string): Effect.Effect<Client.Client, unknown, Scope
     clientId: "bench-download-kernel",
     auth: Client.Authorization.license(Redacted.make(kernelLicense)),
     pingInterval: "0 millis"
-  }).pipe(Effect.provide(Transport.layerWsConnector))
+  }).pipe(Effect.provide(WsTransport.layerConnector))
 
 /** Downloads the whole file, counting bytes; the stream ends only after the client's SHA-256 checks. */
 const kernelDownload = (client: Client.Client, size: number): Effect.Effect<void, unknown> =>

@@ -6,7 +6,7 @@
  *   responses matched to requests by id), measured in the same run.
  */
 import { Client, Fixtures, Server } from "@protokernel/blazeauth"
-import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -94,7 +94,7 @@ const kernelRound = (): Promise<number> =>
         apiKey: Redacted.make("BA0123456789ABCDEFGHI"),
         clientId: "bench-client",
         pingInterval: "0 millis"
-      }).pipe(Effect.provide(Transport.layerWsConnector))
+      }).pipe(Effect.provide(WsTransport.layerConnector))
       const started = performance.now()
       yield* Effect.forEach(Array.from({ length: requests }), () => client.getVariable("launcher_config"), {
         concurrency: window,

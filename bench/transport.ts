@@ -6,7 +6,7 @@
  * - slow consumer: the server sends BENCH_SLOW_MIB (default 64) MiB to a client that handles one frame every
  *   0.5 ms; the growth of the process's ArrayBuffer memory shows whether reading pauses (bounded) or not.
  */
-import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -82,9 +82,9 @@ const rawRoundTrips = async (): Promise<number> => {
 }
 
 const kernelRoundTrips: Effect.Effect<number, unknown, Scope.Scope> = Effect.gen(function* () {
-  const server = yield* Transport.makeWsServer()
+  const server = yield* WsTransport.makeServer()
   yield* Effect.forkScoped(server.run((t) => t.frames.pipe(Stream.runForEach(t.send), Effect.ignore)))
-  const client = yield* Transport.connectWs(server.url)
+  const client = yield* WsTransport.connect(server.url)
   const pull = yield* Stream.toPull(client.frames)
   const start = process.hrtime.bigint()
   for (let sent = 0; sent < roundTrips; sent += window) {
@@ -116,12 +116,12 @@ const rawBulk = async (): Promise<number> => {
 const kernelBulk: Effect.Effect<number, unknown, Scope.Scope> = Effect.gen(function* () {
   const count = (bulkMiB * 1024 * 1024) / frameBytes
   const frame = new Uint8Array(frameBytes).fill(7)
-  const server = yield* Transport.makeWsServer()
+  const server = yield* WsTransport.makeServer()
   yield* Effect.forkScoped(
     server.run((t) => Effect.zipRight(Effect.ignore(Effect.repeatN(t.send(frame), count - 1)), Effect.never))
   )
   const start = process.hrtime.bigint()
-  const client = yield* Transport.connectWs(server.url)
+  const client = yield* WsTransport.connect(server.url)
   let bytes = 0
   yield* client.frames.pipe(
     Stream.take(count),
@@ -170,11 +170,11 @@ const kernelSlow = (): Promise<number> =>
       Effect.gen(function* () {
         const count = (slowMiB * 1024 * 1024) / frameBytes
         const frame = new Uint8Array(frameBytes).fill(7)
-        const server = yield* Transport.makeWsServer()
+        const server = yield* WsTransport.makeServer()
         yield* Effect.forkScoped(
           server.run((t) => Effect.zipRight(Effect.ignore(Effect.repeatN(t.send(frame), count - 1)), Effect.never))
         )
-        const client = yield* Transport.connectWs(server.url)
+        const client = yield* WsTransport.connect(server.url)
         yield* client.frames.pipe(
           Stream.take(count),
           Stream.runForEach(() => Effect.promise(slowDelay))

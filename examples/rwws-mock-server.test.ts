@@ -3,13 +3,13 @@
  * on 127.0.0.1 with known keys, and your code under test connects to `server.url`.
  */
 import { Client, ClientError, KeyStore, Server } from "@protokernel/rwws"
-import { Transport } from "@protokernel/wire"
+import { WsTransport } from "@protokernel/wire"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 
 const accessKey = Redacted.make("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
 
-const mockServer = Layer.mergeAll(Server.layerWs(), Transport.layerWsConnector).pipe(
+const mockServer = Layer.mergeAll(Server.layerWs(), WsTransport.layerConnector).pipe(
   Layer.provideMerge(KeyStore.layerMemory([accessKey])),
   Layer.orDie
 )

@@ -5,7 +5,7 @@
  * connections), refused reconnection attempts, calls answered or held in flight, time, the user's close.
  */
 import { Client } from "@protokernel/blazeauth"
-import { Transport } from "@protokernel/wire"
+import { Transport, MemoryTransport } from "@protokernel/wire"
 import { describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Redacted, Stream } from "effect"
 import { fuzzParameters, fuzzRuns } from "./kit/fuzz.js"
@@ -93,7 +93,7 @@ const seen = (state: Client.State): Seen => {
 
 /** A client (initialized) against the scripted server, its states recorded from then on. */
 const start = Effect.gen(function* () {
-  const memory = yield* Layer.build(Transport.layerMemory())
+  const memory = yield* Layer.build(MemoryTransport.layer())
   const network = Context.get(memory, Transport.TransportServer)
   const connections: Array<Transport.Transport> = []
   const refusals: Array<number> = []

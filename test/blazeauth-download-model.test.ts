@@ -15,7 +15,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Client, type ClientError, Fixtures, Server } from "@protokernel/blazeauth"
 import type * as Download from "@protokernel/blazeauth/Download"
-import { Transport } from "@protokernel/wire"
+import { Transport, MemoryTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import {
   type Chunk,
@@ -165,7 +165,7 @@ const start = (content: Uint8Array, chunkSize: number, pause: number) =>
         ]
       })
     )
-    const memory = yield* Layer.build(Transport.layerMemory())
+    const memory = yield* Layer.build(MemoryTransport.layer())
     const network = Context.get(memory, Transport.TransportServer)
     const connections: Array<Transport.Transport> = []
     const recording = Layer.succeed(

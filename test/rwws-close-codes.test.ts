@@ -3,7 +3,7 @@
  * real client where a client can cause it, and by a raw socket for the codes only a broken client gets.
  */
 import { Client, ClientError, KeyStore, Server } from "@protokernel/rwws"
-import { Transport } from "@protokernel/wire"
+import { WsTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Layer, Stream } from "effect"
 import { rawWs } from "./kit/rawPeer.js"
@@ -60,7 +60,7 @@ describe("rwws close codes end to end", () => {
         yield* Deferred.await(stop)
       }).pipe(Effect.provide(wsServer()), Effect.scoped, Effect.forkScoped)
       const client = yield* Client.make({ url: yield* Deferred.await(url), accessKey: key32 }).pipe(
-        Effect.provide(Transport.layerWsConnector)
+        Effect.provide(WsTransport.layerConnector)
       )
       yield* client.awaitAuthenticated
       yield* Deferred.succeed(stop, undefined)

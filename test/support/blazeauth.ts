@@ -4,7 +4,7 @@
  * raw sockets for what the client never sends, and assertions on the client's typed errors.
  */
 import { Client, ClientError, Fixtures, Server, Status } from "@protokernel/blazeauth"
-import { Transport } from "@protokernel/wire"
+import { Transport, WsTransport } from "@protokernel/wire"
 import { assert } from "@effect/vitest"
 import { Clock, Context, Duration, Effect, Layer, Redacted, Schema, Stream } from "effect"
 import type { Scope } from "effect"
@@ -113,7 +113,7 @@ export const connect = (
     pingInterval: "0 millis",
     reconnect: false,
     ...rest
-  }).pipe(Effect.provide(Transport.layerWsConnector))
+  }).pipe(Effect.provide(WsTransport.layerConnector))
 }
 
 export const secret = (value: string): Redacted.Redacted<string> => Redacted.make(value)
@@ -204,7 +204,7 @@ export interface Raw {
 
 export const raw = (url: string): Effect.Effect<Raw, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const peer = yield* rawPeer(yield* Effect.orDie(Transport.connectWs(url)))
+    const peer = yield* rawPeer(yield* Effect.orDie(WsTransport.connect(url)))
     // Binary frames are skipped: these tests speak only the text protocol.
     const nextText: Effect.Effect<string> = Effect.flatMap(Effect.orDie(peer.next), (frame) =>
       typeof frame === "string" ? Effect.succeed(frame) : nextText

@@ -10,6 +10,7 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Reconnect from "@protokernel/wire/Reconnect"
 import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -392,4 +393,4 @@ export const layer = (
  * @category layers
  */
 export const layerWs = (options: Options): Layer.Layer<BlazeauthClient, ClientError.BlazeauthError> =>
-  layer(options).pipe(Layer.provide(Transport.layerWsConnector))
+  layer(options).pipe(Layer.provide(WsTransport.layerConnector))

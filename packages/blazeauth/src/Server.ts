@@ -10,6 +10,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -252,7 +253,7 @@ export const make = (
   })
 
 /**
- * The server on any `TransportServer` (for example `Transport.layerMemory()` under `TestClock`).
+ * The server on any `TransportServer` (for example `MemoryTransport.layer()` under `TestClock`).
  *
  * @since 0.1.0
  * @category layers
@@ -277,7 +278,7 @@ export const layerWs = (
 ): Layer.Layer<BlazeauthServer, ServerConfigError | Fixtures.FixturesError | Transport.ListenError> =>
   layer(options).pipe(
     Layer.provide(
-      Transport.layerWsServer({
+      WsTransport.layerServer({
         host: options.host,
         port: options.port,
         path: "/",

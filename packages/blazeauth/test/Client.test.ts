@@ -7,6 +7,8 @@ import * as Expiry from "@protokernel/blazeauth/Expiry"
 import * as Model from "@protokernel/blazeauth/Model"
 import type * as PanelEvent from "@protokernel/blazeauth/PanelEvent"
 import * as Transport from "@protokernel/wire/Transport"
+import * as MemoryTransport from "@protokernel/wire/MemoryTransport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import { assert, describe, it } from "@effect/vitest"
 import {
   Chunk,
@@ -31,7 +33,7 @@ const API_KEY = "BA0123456789ABCDEFGHI"
 const LICENSE = "ABCDEF-123456"
 const PASSWORD = "strong-password"
 
-const memory = Transport.layerMemory()
+const memory = MemoryTransport.layer()
 
 const baseOptions: Client.Options = {
   url: "memory://blazeauth",
@@ -1116,7 +1118,7 @@ describe("BlazeauthClient: secrets and layers", () => {
 })
 
 describe("BlazeauthClient over ws on 127.0.0.1", () => {
-  const network = Layer.merge(Transport.layerWsServer(), Transport.layerWsConnector).pipe(Layer.orDie)
+  const network = Layer.merge(WsTransport.layerServer(), WsTransport.layerConnector).pipe(Layer.orDie)
 
   const connectWs = (server: Server, overrides: Partial<Client.Options>) =>
     Effect.gen(function* () {

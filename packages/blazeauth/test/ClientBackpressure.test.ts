@@ -3,13 +3,13 @@
  * own, so it must not turn into a ping timeout, a request timeout or a stream idle timeout.
  */
 import * as Client from "@protokernel/blazeauth/Client"
-import * as Transport from "@protokernel/wire/Transport"
+import * as MemoryTransport from "@protokernel/wire/MemoryTransport"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Redacted, Stream, TestClock } from "effect"
 import { sha256 } from "../../../test/kit/bytes.js"
 import { makeServer, type Peer, type Request } from "./support/peer.js"
 
-const memory = Transport.layerMemory()
+const memory = MemoryTransport.layer()
 
 const connect = (overrides: Partial<Client.Options>) =>
   Effect.gen(function* () {

@@ -11,6 +11,7 @@ import * as Client from "@protokernel/blazeauth/Client"
 import * as ClientError from "@protokernel/blazeauth/ClientError"
 import * as Download from "@protokernel/blazeauth/Download"
 import * as Transport from "@protokernel/wire/Transport"
+import * as MemoryTransport from "@protokernel/wire/MemoryTransport"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Option, Redacted, type Scope, Stream, TestClock } from "effect"
 import * as Fs from "node:fs/promises"
@@ -20,7 +21,7 @@ import { makeServer, type Peer } from "./support/peer.js"
 import { sha256 } from "../../../test/kit/bytes.js"
 import { failureOf, some, succeeded } from "../../../test/kit/unwrap.js"
 
-const memory = Transport.layerMemory()
+const memory = MemoryTransport.layer()
 
 const API_KEY = "BA0123456789ABCDEFGHI"
 const LICENSE = "ABCDEF-123456"

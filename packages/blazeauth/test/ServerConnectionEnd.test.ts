@@ -8,7 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Fixtures from "@protokernel/blazeauth/Fixtures"
 import * as Server from "@protokernel/blazeauth/Server"
-import { Transport } from "@protokernel/wire"
+import { Transport, WsTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
@@ -102,7 +102,7 @@ const observedWsServer = (probe: Probe): Layer.Layer<Transport.TransportServer, 
           )
       })
     )
-  ).pipe(Layer.provide(Transport.layerWsServer({ path: "/", sendHighWaterMark: chunkSize })))
+  ).pipe(Layer.provide(WsTransport.layerServer({ path: "/", sendHighWaterMark: chunkSize })))
 
 const chunkSize = 1024
 const bigSize = 4 * 1024 * 1024
@@ -124,7 +124,7 @@ const serverLayer = (probe: Probe, directory: string) =>
   ).pipe(
     Layer.provide(observedWsServer(probe)),
     Layer.provide(countingFileSystem(probe)),
-    Layer.merge(Transport.layerWsConnector),
+    Layer.merge(WsTransport.layerConnector),
     Layer.orDie
   )
 

@@ -5,7 +5,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Fixtures from "@protokernel/blazeauth/Fixtures"
 import * as Server from "@protokernel/blazeauth/Server"
-import { Transport } from "@protokernel/wire"
+import { MemoryTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as Fs from "node:fs"
@@ -126,7 +126,7 @@ describe("server configuration", () => {
       const fixtures = yield* Fixtures.decode(input, base)
       return yield* Layer.build(
         Server.layer({ ...options, fixtures }).pipe(
-          Layer.provide(Transport.layerMemory()),
+          Layer.provide(MemoryTransport.layer()),
           Layer.provide(NodeFileSystem.layer)
         )
       )

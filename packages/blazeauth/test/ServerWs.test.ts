@@ -3,7 +3,7 @@
  * of the in-memory suites, with real time.
  */
 import * as Server from "@protokernel/blazeauth/Server"
-import { Transport } from "@protokernel/wire"
+import { WsTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { rawWs } from "../../../test/kit/rawPeer.js"
@@ -43,7 +43,7 @@ describe("BlazeauthServer over ws", () => {
   it.scopedLive("refuses upgrades on another path with HTTP 404", () =>
     Effect.gen(function* () {
       const server = yield* Server.BlazeauthServer
-      const error = yield* Effect.flip(Transport.connectWs(`${server.url}/api/ws`))
+      const error = yield* Effect.flip(WsTransport.connect(`${server.url}/api/ws`))
       assert.strictEqual(error._tag, "ConnectError")
       assert.include(error.detail, "404")
     }).pipe(Effect.provide(wsLayer()))

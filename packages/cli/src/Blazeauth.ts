@@ -8,7 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Client from "@protokernel/blazeauth/Client"
 import type * as ClientError from "@protokernel/blazeauth/ClientError"
 import * as Server from "@protokernel/blazeauth/Server"
-import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -251,7 +251,7 @@ export const download = (options: DownloadOptions): Effect.Effect<void, CliError
     yield* client.close
   }).pipe(
     Effect.scoped,
-    Effect.provide(Transport.layerWsConnector),
+    Effect.provide(WsTransport.layerConnector),
     // The client's reconnection logs are shown as progress notices instead.
     Logger.withMinimumLogLevel(LogLevel.Warning)
   )

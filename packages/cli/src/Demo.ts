@@ -18,7 +18,7 @@ import * as ClientError from "@protokernel/rwws/ClientError"
 import * as CloseCode from "@protokernel/rwws/CloseCode"
 import * as KeyStore from "@protokernel/rwws/KeyStore"
 import * as Server from "@protokernel/rwws/Server"
-import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
@@ -199,7 +199,7 @@ export const blazeauth: Effect.Effect<void, CliError.CliError> = Effect.gen(func
 }).pipe(
   Effect.scoped,
   Effect.mapError((error) => (CliError.isCliError(error) ? error : CliError.failure(`demo: ${error.message}`))),
-  Effect.provide(Layer.merge(Transport.layerWsConnector, NodeFileSystem.layer))
+  Effect.provide(Layer.merge(WsTransport.layerConnector, NodeFileSystem.layer))
 )
 
 /**
@@ -265,7 +265,7 @@ export const rwws = (options: Options = {}): Effect.Effect<void, CliError.CliErr
     Effect.provide(
       Layer.mergeAll(
         Server.layerWs({ host: "127.0.0.1", port: 0 }).pipe(Layer.provideMerge(KeyStore.layerMemory())),
-        Transport.layerWsConnector
+        WsTransport.layerConnector
       ).pipe(Layer.mapError((error) => CliError.failure(`demo: ${error.message}`)))
     )
   )

@@ -8,7 +8,7 @@ import * as Client from "@protokernel/rwws/Client"
 import type * as ClientError from "@protokernel/rwws/ClientError"
 import * as KeyStore from "@protokernel/rwws/KeyStore"
 import * as Server from "@protokernel/rwws/Server"
-import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -143,4 +143,4 @@ export const connect = (options: ConnectOptions): Effect.Effect<void, CliError.C
       Stream.runForEach((pong) => Console.log(pongLine(pong)))
     )
     yield* client.close
-  }).pipe(Effect.scoped, Effect.provide(Transport.layerWsConnector), Effect.mapError(fromClientError))
+  }).pipe(Effect.scoped, Effect.provide(WsTransport.layerConnector), Effect.mapError(fromClientError))

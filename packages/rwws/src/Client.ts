@@ -8,6 +8,7 @@ import * as Deadline from "@protokernel/wire/Deadline"
 import * as Keepalive from "@protokernel/wire/Keepalive"
 import * as Reconnect from "@protokernel/wire/Reconnect"
 import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -501,4 +502,4 @@ export const layer = (
 export const layerWs = (
   options: Options
 ): Layer.Layer<RwwsClient, ClientError.InvalidOptions | AccessKey.InvalidAccessKey> =>
-  layer(options).pipe(Layer.provide(Transport.layerWsConnector))
+  layer(options).pipe(Layer.provide(WsTransport.layerConnector))

@@ -7,6 +7,7 @@
 import * as Deadline from "@protokernel/wire/Deadline"
 import * as ServerSession from "@protokernel/wire/ServerSession"
 import * as Transport from "@protokernel/wire/Transport"
+import * as WsTransport from "@protokernel/wire/WsTransport"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -241,7 +242,7 @@ export const layerWs = (
 ): Layer.Layer<RwwsServer, Transport.ListenError, KeyStore.KeyStore> =>
   layer(options).pipe(
     Layer.provide(
-      Transport.layerWsServer({
+      WsTransport.layerServer({
         host: options.host,
         port: options.port,
         path: options.path ?? "/api/ws",

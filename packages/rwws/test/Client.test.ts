@@ -1,5 +1,5 @@
 import { Client, ClientError, Server } from "@protokernel/rwws"
-import { Transport } from "@protokernel/wire"
+import { Transport, MemoryTransport, WsTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import {
   Chunk,
@@ -90,7 +90,7 @@ const answerAuthWith = (transport: Transport.Transport, reply: Uint8Array) =>
     yield* transport.send(reply)
   })
 
-const memory = Transport.layerMemory({ maxMessageBytes: 64 * 1024 })
+const memory = MemoryTransport.layer({ maxMessageBytes: 64 * 1024 })
 const options = { url: "memory://rwws", accessKey: key32 } as const
 
 const waitState = (client: Client.RwwsClient["Type"], tag: Client.State["_tag"]) =>
@@ -493,7 +493,7 @@ describe("RwwsClient ↔ RwwsServer over ws on 127.0.0.1", () => {
       })
       const waiting = yield* waitState(client, "Waiting")
       assert.isTrue(waiting._tag === "Waiting" && waiting.error._tag === "ConnectError")
-    }).pipe(Effect.provide(Transport.layerWsConnector))
+    }).pipe(Effect.provide(WsTransport.layerConnector))
   )
 })
 

@@ -5,7 +5,7 @@
  * does not name and dropped connections, refused reconnection attempts, pings, time, the user's close.
  */
 import { Client } from "@protokernel/rwws"
-import { Transport } from "@protokernel/wire"
+import { Transport, MemoryTransport } from "@protokernel/wire"
 import { describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Logger, LogLevel, Stream } from "effect"
 import { fuzzParameters, fuzzRuns } from "../../../test/kit/fuzz.js"
@@ -81,7 +81,7 @@ const seen = (state: Client.State): Seen => {
 
 /** A client (authenticated) against the scripted server, its states recorded from then on. */
 const start = Effect.gen(function* () {
-  const memory = yield* Layer.build(Transport.layerMemory({ maxMessageBytes: 64 * 1024 }))
+  const memory = yield* Layer.build(MemoryTransport.layer({ maxMessageBytes: 64 * 1024 }))
   const network = Context.get(memory, Transport.TransportServer)
   const connections: Array<Transport.Transport> = []
   const refusals: Array<number> = []

@@ -4,7 +4,7 @@
  * must ignore and stays usable.
  */
 import { Client, Handshake, Packet, Server } from "@protokernel/rwws"
-import { Transport } from "@protokernel/wire"
+import { Transport, MemoryTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, Stream } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
@@ -134,7 +134,7 @@ describe("robustness under arbitrary traffic", () => {
         const pong = yield* client.ping
         assert.strictEqual(pong.serverTime, 0xbeefn)
         assert.strictEqual((yield* client.state)._tag, "Authenticated")
-      }).pipe(Effect.scoped, Effect.provide(Transport.layerMemory())),
+      }).pipe(Effect.scoped, Effect.provide(MemoryTransport.layer())),
     { fastCheck: fuzzParameters(60) }
   )
 })

@@ -1,5 +1,5 @@
 import { KeyStore, Server } from "@protokernel/rwws"
-import { Transport } from "@protokernel/wire"
+import { MemoryTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Logger, LogLevel, Option, Ref, Supervisor, TestClock } from "effect"
 import { frameToHex, fromHex } from "../../../test/kit/bytes.js"
@@ -288,7 +288,7 @@ describe("RwwsServer on other transports and in races", () => {
     }).pipe(
       Effect.provide(
         Server.layer().pipe(
-          Layer.provideMerge(Transport.layerMemory()),
+          Layer.provideMerge(MemoryTransport.layer()),
           Layer.provideMerge(Layer.orDie(KeyStore.layerMemory([key32])))
         )
       )
@@ -436,7 +436,7 @@ const probedServer = Effect.gen(function* () {
 
 /** The in-memory network and a key store, shared by the server and the raw clients. */
 const network = (store: Layer.Layer<KeyStore.KeyStore> = KeyStore.layerMemory([key32]).pipe(Layer.orDie)) =>
-  Layer.merge(Transport.layerMemory({ maxMessageBytes: Server.maxMessageBytes }), store)
+  Layer.merge(MemoryTransport.layer({ maxMessageBytes: Server.maxMessageBytes }), store)
 
 describe("RwwsServer connections leave nothing behind (TestClock, in-memory transport)", () => {
   it.scoped("a connection the client closes stops its deadline timer and every fiber it started", () =>

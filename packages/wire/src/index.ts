@@ -15,6 +15,16 @@ export * as Transport from "./Transport.js"
 /**
  * @since 0.1.0
  */
+export * as WsTransport from "./WsTransport.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as MemoryTransport from "./MemoryTransport.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Deadline from "./Deadline.js"
 
 /**

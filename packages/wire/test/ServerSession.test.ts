@@ -1,4 +1,4 @@
-import { ServerSession, Transport } from "@protokernel/wire"
+import { ServerSession, MemoryTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Fiber, Logger, Ref, type Scope, Stream, TestClock } from "effect"
 
@@ -7,7 +7,7 @@ const internalError = { code: 4000, reason: "internal error" }
 /** Runs `handler` on the server side of an in-memory pair; returns the client side and the server fiber. */
 const connect = <E>(handler: (session: ServerSession.Session) => Effect.Effect<void, E, Scope.Scope>) =>
   Effect.gen(function* () {
-    const [client, server] = yield* Transport.makeMemoryPair()
+    const [client, server] = yield* MemoryTransport.makePair()
     const fiber = yield* Effect.fork(ServerSession.run(server, { internalError }, handler))
     yield* Effect.yieldNow()
     return { client, fiber }

@@ -1,4 +1,4 @@
-import { CloseReason, Transport } from "@protokernel/wire"
+import { CloseReason, Transport, MemoryTransport, WsTransport } from "@protokernel/wire"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Chunk, Deferred, Effect, Either, Exit, FastCheck, Fiber, Layer, Stream } from "effect"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
@@ -15,8 +15,8 @@ const serve = <E>(handler: (transport: Transport.Transport) => Effect.Effect<voi
   })
 
 const suites = [
-  ["ws", Layer.merge(Transport.layerWsServer({ maxMessageBytes: 1024 }), Transport.layerWsConnector)],
-  ["memory", Transport.layerMemory({ maxMessageBytes: 1024 })]
+  ["ws", Layer.merge(WsTransport.layerServer({ maxMessageBytes: 1024 }), WsTransport.layerConnector)],
+  ["memory", MemoryTransport.layer({ maxMessageBytes: 1024 })]
 ] as const
 
 for (const [name, layer] of suites) {
@@ -125,29 +125,29 @@ describe("Transport over ws", () => {
           }
         ).pipe(Effect.zipRight(Effect.never), Effect.ignore)
       )
-      const client = yield* Transport.connectWs(url, { receiveHighWaterMark: 8 })
+      const client = yield* WsTransport.connect(url, { receiveHighWaterMark: 8 })
       // Let the server write everything while nobody reads: only the high-water mark is buffered here.
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
       const frames = yield* firstFrames(client, total)
       assert.strictEqual(frames.length, total)
       assert.isTrue(frames.every((f, i) => typeof f !== "string" && f.byteLength === 512 && f[0] === i % 251))
-    }).pipe(Effect.provide(Transport.layerWsServer()))
+    }).pipe(Effect.provide(WsTransport.layerServer()))
   )
 
   it.scoped("a refused connection fails with ConnectError", () =>
     Effect.gen(function* () {
-      const result = yield* Effect.either(Transport.connectWs("ws://127.0.0.1:1"))
+      const result = yield* Effect.either(WsTransport.connect("ws://127.0.0.1:1"))
       assert.isTrue(Either.isLeft(result) && result.left._tag === "ConnectError")
     })
   )
 
   it.scoped("upgrades outside the configured path are refused", () =>
     Effect.gen(function* () {
-      const server = yield* Transport.makeWsServer({ path: "/api/ws" })
+      const server = yield* WsTransport.makeServer({ path: "/api/ws" })
       yield* Effect.forkScoped(server.run(() => Effect.never))
-      const wrong = yield* Effect.either(Transport.connectWs(`${server.url}/other`))
+      const wrong = yield* Effect.either(WsTransport.connect(`${server.url}/other`))
       assert.isTrue(Either.isLeft(wrong))
-      const right = yield* Transport.connectWs(`${server.url}/api/ws`)
+      const right = yield* WsTransport.connect(`${server.url}/api/ws`)
       assert.isTrue(yield* right.isOpen)
     })
   )
@@ -156,10 +156,10 @@ describe("Transport over ws", () => {
 describe("Transport ws server without a running handler", () => {
   it.scoped("keeps connections that arrive before run, with their frames, and survives oversize frames", () =>
     Effect.gen(function* () {
-      const server = yield* Transport.makeWsServer({ maxMessageBytes: 1024 })
-      const early = yield* Transport.connectWs(server.url)
+      const server = yield* WsTransport.makeServer({ maxMessageBytes: 1024 })
+      const early = yield* WsTransport.connect(server.url)
       yield* early.send("sent before anyone serves")
-      const oversize = yield* Transport.connectWs(server.url)
+      const oversize = yield* WsTransport.connect(server.url)
       yield* oversize.send(new Uint8Array(2048))
       assert.strictEqual((yield* oversize.closed).code, 1009)
       yield* Effect.forkScoped(server.run((t) => t.frames.pipe(Stream.runForEach(t.send), Effect.ignore)))
@@ -172,13 +172,13 @@ describe("Transport ws server without a running handler", () => {
     "a close completes while the peer keeps sending, without waiting for the close timeout",
     () =>
       Effect.gen(function* () {
-        const server = yield* Transport.makeWsServer({ closeTimeoutMillis: 60_000, receiveHighWaterMark: 4 })
+        const server = yield* WsTransport.makeServer({ closeTimeout: "60000 millis", receiveHighWaterMark: 4 })
         yield* Effect.forkScoped(
           server.run((t) =>
             Effect.flatMap(Stream.runHead(t.frames), () => Effect.asVoid(t.close(1002, "protocol error")))
           )
         )
-        const client = yield* Transport.connectWs(server.url, { closeTimeoutMillis: 60_000 })
+        const client = yield* WsTransport.connect(server.url, { closeTimeout: "60000 millis" })
         yield* Effect.forEach(Array.from({ length: 500 }), () => Effect.ignore(client.send(new Uint8Array(64))), {
           discard: true
         })
@@ -193,7 +193,7 @@ describe("Transport send backpressure", () => {
   it.scoped("a sender past its high-water mark waits for the network and then goes on", () =>
     Effect.gen(function* () {
       const frames = 128
-      const server = yield* Transport.makeWsServer({ sendHighWaterMark: 64 * 1024 })
+      const server = yield* WsTransport.makeServer({ sendHighWaterMark: 64 * 1024 })
       const sent = yield* Deferred.make<number>()
       yield* Effect.forkScoped(
         server.run((t) =>
@@ -206,7 +206,7 @@ describe("Transport send backpressure", () => {
           ).pipe(Effect.zipRight(Deferred.succeed(sent, frames)), Effect.zipRight(Effect.never), Effect.ignore)
         )
       )
-      const client = yield* Transport.connectWs(server.url, { receiveHighWaterMark: 4 })
+      const client = yield* WsTransport.connect(server.url, { receiveHighWaterMark: 4 })
       const received = yield* firstFrames(client, frames)
       assert.strictEqual(yield* Deferred.await(sent), frames)
       assert.isTrue(received.every((f, i) => typeof f !== "string" && f.byteLength === 64 * 1024 && f[0] === i % 256))
@@ -218,7 +218,7 @@ describe("Transport sendAll", () => {
   it.scoped("writes its frames back to back: concurrent senders past the high-water mark never split a pair", () =>
     Effect.gen(function* () {
       const pairs = 64
-      const server = yield* Transport.makeWsServer({ sendHighWaterMark: 16 * 1024 })
+      const server = yield* WsTransport.makeServer({ sendHighWaterMark: 16 * 1024 })
       yield* Effect.forkScoped(
         server.run((t) =>
           Effect.forEach(
@@ -228,7 +228,7 @@ describe("Transport sendAll", () => {
           ).pipe(Effect.zipRight(Effect.never), Effect.ignore)
         )
       )
-      const client = yield* Transport.connectWs(server.url, { receiveHighWaterMark: 4 })
+      const client = yield* WsTransport.connect(server.url, { receiveHighWaterMark: 4 })
       const received = yield* firstFrames(client, pairs * 2)
       const seen = new Set<number>()
       for (let i = 0; i < received.length; i += 2) {
@@ -247,10 +247,10 @@ describe("Transport sendAll", () => {
 describe("Transport trySend", () => {
   it.scoped("writes at once while there is room, declines past the high-water mark and after a close", () =>
     Effect.gen(function* () {
-      const server = yield* Transport.makeWsServer({ sendHighWaterMark: 64 * 1024 })
+      const server = yield* WsTransport.makeServer({ sendHighWaterMark: 64 * 1024 })
       const accepted = yield* Deferred.make<Transport.Transport>()
       yield* Effect.forkScoped(server.run((t) => Effect.zipRight(Deferred.succeed(accepted, t), Effect.never)))
-      const client = yield* Transport.connectWs(server.url)
+      const client = yield* WsTransport.connect(server.url)
       const peer = yield* Deferred.await(accepted)
       assert.isTrue(peer.trySend("now"))
       assert.deepStrictEqual(yield* firstFrames(client, 1), ["now"])
@@ -274,8 +274,8 @@ describe("Transport properties", () => {
   const render = (f: Transport.Frame) => (typeof f === "string" ? `t:${f}` : `b:${Buffer.from(f).toString("hex")}`)
 
   for (const [name, layer, runs] of [
-    ["memory", Transport.layerMemory(), 100],
-    ["ws", Layer.merge(Transport.layerWsServer(), Transport.layerWsConnector), 20]
+    ["memory", MemoryTransport.layer(), 100],
+    ["ws", Layer.merge(WsTransport.layerServer(), WsTransport.layerConnector), 20]
   ] as const) {
     it.effect.prop(
       `over ${name}, any frames arrive whole, in order, with their kind, then the close with its code and cut reason`,
@@ -319,7 +319,7 @@ describe("Transport receive", () => {
           { discard: true }
         ).pipe(Effect.zipRight(t.close(3000, "done")), Effect.ignore)
       )
-      const client = yield* Transport.connectWs(url, { receiveHighWaterMark: 8 })
+      const client = yield* WsTransport.connect(url, { receiveHighWaterMark: 8 })
       // Everything is sent (and partly buffered, then paused) before anyone reads.
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
       const release = yield* Deferred.make<void>()
@@ -340,12 +340,12 @@ describe("Transport receive", () => {
       assert.strictEqual(seen.length, total)
       assert.isTrue(seen.every((f, i) => typeof f !== "string" && f.byteLength === 64 && f[0] === i % 251))
       assert.deepStrictEqual([close.code, close.reason, close.initiator], [3000, "done", "remote"])
-    }).pipe(Effect.provide(Transport.layerWsServer()))
+    }).pipe(Effect.provide(WsTransport.layerServer()))
   )
 
   it.scoped("while a wait runs, nothing more is handled (in memory, frames arrive synchronously)", () =>
     Effect.gen(function* () {
-      const [client, server] = yield* Transport.makeMemoryPair()
+      const [client, server] = yield* MemoryTransport.makePair()
       const release = yield* Deferred.make<void>()
       const handled: Array<string> = []
       const fiber = yield* Effect.fork(
@@ -371,7 +371,7 @@ describe("Transport receive", () => {
 
   it.scoped("a wait that dies ends receive with that defect", () =>
     Effect.gen(function* () {
-      const [client, server] = yield* Transport.makeMemoryPair()
+      const [client, server] = yield* MemoryTransport.makePair()
       const fiber = yield* Effect.fork(client.receive(() => Effect.dieMessage("handler broke")))
       yield* Effect.yieldNow()
       yield* server.send("x")
@@ -381,8 +381,8 @@ describe("Transport receive", () => {
   )
 
   for (const [name, layer, runs] of [
-    ["memory", Transport.layerMemory(), 100],
-    ["ws", Layer.merge(Transport.layerWsServer(), Transport.layerWsConnector), 20]
+    ["memory", MemoryTransport.layer(), 100],
+    ["ws", Layer.merge(WsTransport.layerServer(), WsTransport.layerConnector), 20]
   ] as const) {
     it.effect.prop(
       `over ${name}, any frames reach the handler whole and in order, waits or not, then the close`,

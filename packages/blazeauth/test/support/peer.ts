@@ -62,7 +62,7 @@ const asRequest = (frame: Transport.Frame): Effect.Effect<Request> => {
   return Effect.succeed({ text: frame, type: envelope.right.type, id: id.value, payload: envelope.right.payload })
 }
 
-/** Starts a scripted server on the `TransportServer` in context (use `Transport.layerMemory()`). */
+/** Starts a scripted server on the `TransportServer` in context (use `MemoryTransport.layer()`). */
 export const makeServer: Effect.Effect<Server, never, Transport.TransportServer | Scope.Scope> = Effect.gen(
   function* () {
     const server = yield* Transport.TransportServer

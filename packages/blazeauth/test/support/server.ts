@@ -5,7 +5,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Fixtures from "@protokernel/blazeauth/Fixtures"
 import * as Server from "@protokernel/blazeauth/Server"
-import { Transport } from "@protokernel/wire"
+import { Transport, MemoryTransport, WsTransport } from "@protokernel/wire"
 import { assert } from "@effect/vitest"
 import { Effect, Either, Layer, TestClock } from "effect"
 import type { Scope } from "effect"
@@ -119,14 +119,14 @@ const serverOptions = (setup: Setup) =>
 /** The server on the in-memory network: deadlines follow the `TestClock`. */
 export const memoryLayer = (setup: Setup = {}): Layer.Layer<Server.BlazeauthServer | Transport.Connector> =>
   Layer.unwrapEffect(Effect.map(serverOptions(setup), Server.layer)).pipe(
-    Layer.provideMerge(Transport.layerMemory()),
+    Layer.provideMerge(MemoryTransport.layer()),
     Layer.provide(NodeFileSystem.layer),
     Layer.orDie
   )
 
 /** The server over `ws` on 127.0.0.1 (free port) and the `ws` connector. */
 export const wsLayer = (setup: Setup = {}): Layer.Layer<Server.BlazeauthServer | Transport.Connector> =>
-  Layer.merge(Layer.unwrapEffect(Effect.map(serverOptions(setup), Server.layerWs)), Transport.layerWsConnector).pipe(
+  Layer.merge(Layer.unwrapEffect(Effect.map(serverOptions(setup), Server.layerWs)), WsTransport.layerConnector).pipe(
     Layer.orDie
   )
 

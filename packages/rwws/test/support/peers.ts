@@ -1,5 +1,5 @@
 import { KeyStore, Server } from "@protokernel/rwws"
-import { Transport } from "@protokernel/wire"
+import { Transport, MemoryTransport, WsTransport } from "@protokernel/wire"
 import { Effect, Layer, Redacted } from "effect"
 import { frameToHex, toHex } from "../../../../test/kit/bytes.js"
 import * as Kit from "../../../../test/kit/rawPeer.js"
@@ -53,7 +53,7 @@ export const wsServer = (
   keys: ReadonlyArray<Redacted.Redacted<string>> = [key32, key1],
   options: Server.Options = {},
   store: Layer.Layer<KeyStore.KeyStore> = KeyStore.layerMemory(keys).pipe(Layer.orDie)
-) => Layer.mergeAll(Server.layerWs(options), Transport.layerWsConnector).pipe(Layer.provideMerge(store), Layer.orDie)
+) => Layer.mergeAll(Server.layerWs(options), WsTransport.layerConnector).pipe(Layer.provideMerge(store), Layer.orDie)
 
 /** The same server on the in-memory network, for virtual-time tests. */
 export const memoryServer = (
@@ -62,6 +62,6 @@ export const memoryServer = (
   store: Layer.Layer<KeyStore.KeyStore> = KeyStore.layerMemory(keys).pipe(Layer.orDie)
 ) =>
   Server.layer(options).pipe(
-    Layer.provideMerge(Transport.layerMemory({ maxMessageBytes: Server.maxMessageBytes })),
+    Layer.provideMerge(MemoryTransport.layer({ maxMessageBytes: Server.maxMessageBytes })),
     Layer.provideMerge(store)
   )
