@@ -23,6 +23,37 @@ export interface Seen {
   readonly error?: string | undefined
 }
 
+/** The parts of a client state the model compares: both clients share these state names. */
+export interface ClientState<E> {
+  readonly _tag: string
+  readonly attempt?: number
+  readonly delay?: Duration.Duration
+  readonly error?: E
+}
+
+/** What the model sees of a client state, errors described by `describeError`. */
+export const seenOf =
+  <E>(describeError: (error: E) => string) =>
+  (state: ClientState<E>): Seen => {
+    switch (state._tag) {
+      case "Connecting":
+        return { tag: state._tag, attempt: state.attempt ?? 0 }
+      case "Failed":
+        return state.error === undefined ? { tag: state._tag } : { tag: state._tag, error: describeError(state.error) }
+      case "Waiting":
+        return state.delay === undefined || state.error === undefined
+          ? { tag: state._tag }
+          : {
+              tag: state._tag,
+              attempt: state.attempt ?? 0,
+              delayMillis: Duration.toMillis(state.delay),
+              error: describeError(state.error)
+            }
+      default:
+        return { tag: state._tag }
+    }
+  }
+
 /** One client against its scripted server, built in the current scope under `TestClock`, once ready. */
 export interface Harness {
   /** Every state since the client was ready, the ready one first. */

@@ -7,9 +7,9 @@
 import { Client } from "@protokernel/rwws"
 import { Transport, MemoryTransport } from "@protokernel/wire"
 import { describe, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Logger, LogLevel, Stream } from "effect"
+import { Context, Effect, Layer, Logger, LogLevel, Stream } from "effect"
 import { fuzzParameters, fuzzRuns } from "../../../test/kit/fuzz.js"
-import { commands, type Harness, type Protocol, run, type Seen } from "../../../test/support/state-model.js"
+import { commands, type Harness, type Protocol, run, type Seen, seenOf } from "../../../test/support/state-model.js"
 import { key32 } from "./support/peers.js"
 import { fromHex } from "../../../test/kit/bytes.js"
 
@@ -61,23 +61,7 @@ const describeError = (error: unknown): string => {
     : String(error._tag)
 }
 
-const seen = (state: Client.State): Seen => {
-  switch (state._tag) {
-    case "Connecting":
-      return { tag: state._tag, attempt: state.attempt }
-    case "Failed":
-      return { tag: state._tag, error: describeError(state.error) }
-    default:
-      return state._tag === WAITING && "delay" in state
-        ? {
-            tag: state._tag,
-            attempt: state.attempt,
-            delayMillis: Duration.toMillis(state.delay),
-            error: describeError(state.error)
-          }
-        : { tag: state._tag }
-  }
-}
+const seen = (state: Client.State): Seen => seenOf(describeError)(state)
 
 /** A client (authenticated) against the scripted server, its states recorded from then on. */
 const start = Effect.gen(function* () {
