@@ -12,6 +12,7 @@ import * as Crypto from "node:crypto"
 import * as CloseCode from "../../CloseCode.js"
 import * as Envelope from "../../Envelope.js"
 import * as Status from "../../Status.js"
+import * as Transfer from "../../Transfer.js"
 import * as Usecase from "../../Usecase.js"
 import type { Connection } from "./connection.js"
 
@@ -57,9 +58,8 @@ export const endingHeader = (
   offset: number,
   status: Status.KnownName
 ): Effect.Effect<void> =>
-  Effect.flatMap(
-    header({ id, transfer_id: transferId, binary_data: true, chunk_size: 0, offset, status: Status.make(status) }),
-    (text) => write(connection, [text])
+  Effect.flatMap(header(Transfer.ending({ id, transferId, offset, status: Status.make(status) })), (text) =>
+    write(connection, [text])
   )
 
 /** @internal A fresh `transfer_id` (§4.4 rule 6). */

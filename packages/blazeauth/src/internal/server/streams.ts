@@ -16,6 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Crypto from "node:crypto"
 import * as Status from "../../Status.js"
+import * as Transfer from "../../Transfer.js"
 import * as Usecase from "../../Usecase.js"
 import type * as Directory from "../directory.js"
 import { nowSeconds } from "./auth.js"
@@ -57,7 +58,8 @@ export const firstChunkOverQuota = (
   app: Directory.ApplicationState,
   file: Directory.FileVersion,
   offset: number
-): boolean => offset < file.size && Math.min(connection.server.config.chunkSize, file.size - offset) > quotaLeft(app)
+): boolean =>
+  offset < file.size && Transfer.chunkLength(connection.server.config.chunkSize, file.size, offset) > quotaLeft(app)
 
 /** @internal Asks a stream to stop sending: it reports its position through the halt. */
 export const requestHalt = (stream: ActiveStream, status: Status.KnownName): Effect.Effect<Halt> =>
@@ -140,7 +142,7 @@ const step = (connection: Connection, stream: ActiveStream): Effect.Effect<boole
     if (!open) return Effect.as(endUnsent(connection, stream, 0), false)
     const app = stream.app
     if (stream.halt !== null) return Effect.as(endHalted(connection, stream, stream.halt), false)
-    const length = Math.min(connection.server.config.chunkSize, stream.file.size - stream.next)
+    const length = Transfer.chunkLength(connection.server.config.chunkSize, stream.file.size, stream.next)
     if (length === 0) {
       // Nothing (left) to send: one terminal header, which is also the first of an empty stream.
       return Effect.as(complete(connection, stream, stream.next === stream.start), false)
@@ -169,15 +171,16 @@ const sendChunk = (connection: Connection, stream: ActiveStream, chunk: Uint8Arr
   const first = stream.next === stream.start
   const last = stream.next + chunk.byteLength === size
   const terminal = last && !connection.server.config.separateTerminalHeader
-  const text = Usecase.encodeHeader({
-    id: stream.requestId,
-    transfer_id: stream.transferId,
-    binary_data: true,
-    chunk_size: chunk.byteLength,
-    offset: stream.next,
-    ...(first ? { file_size: size } : {}),
-    ...(terminal ? terminalFields(stream) : {})
-  })
+  const text = Usecase.encodeHeader(
+    Transfer.chunk({
+      id: stream.requestId,
+      transferId: stream.transferId,
+      offset: stream.next,
+      chunkSize: chunk.byteLength,
+      fileSize: first ? size : undefined,
+      checksums: terminal ? checksumsOf(stream) : undefined
+    })
+  )
   if (Either.isLeft(text)) return Effect.die(text.left)
   // A stream whose last pair is going out can no longer be stopped: a stop now gets 308 at once.
   if (terminal) connection.streams.delete(stream.transferId)
@@ -207,25 +210,26 @@ const endUnsent = (connection: Connection, stream: ActiveStream, unsent: number)
     return releaseLateHalt(stream)
   })
 
-const terminalFields = (stream: ActiveStream) => ({
-  status: Status.make("ok"),
-  file_checksum: stream.file.checksum,
-  range_checksum: stream.hash === undefined ? stream.file.checksum : stream.hash.copy().digest("hex")
+/** A stream from offset 0 carries the whole file: its range checksum is the snapshot's, already known. */
+const checksumsOf = (stream: ActiveStream): Transfer.Checksums => ({
+  file: stream.file.checksum,
+  range: stream.hash === undefined ? stream.file.checksum : stream.hash.copy().digest("hex")
 })
 
 /** A separate terminal header with `chunk_size` 0 (an empty stream's only header). */
 const complete = (connection: Connection, stream: ActiveStream, first: boolean): Effect.Effect<void> =>
   Effect.gen(function* () {
     connection.streams.delete(stream.transferId)
-    const text = yield* Send.header({
-      id: stream.requestId,
-      transfer_id: stream.transferId,
-      binary_data: true,
-      chunk_size: 0,
-      offset: stream.next,
-      ...(first ? { file_size: stream.file.size } : {}),
-      ...terminalFields(stream)
-    })
+    const text = yield* Send.header(
+      Transfer.chunk({
+        id: stream.requestId,
+        transferId: stream.transferId,
+        offset: stream.next,
+        chunkSize: 0,
+        fileSize: first ? stream.file.size : undefined,
+        checksums: checksumsOf(stream)
+      })
+    )
     const sent = yield* Effect.isSuccess(connection.transport.sendAll([text]))
     if (sent) yield* recordCompletion(stream)
     yield* releaseLateHalt(stream)
