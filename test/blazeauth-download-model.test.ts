@@ -31,7 +31,7 @@ import {
   Schedule,
   Stream
 } from "effect"
-import * as Crypto from "node:crypto"
+import { pattern, sha256 } from "./kit/bytes.js"
 import { fuzzParameters, fuzzRuns } from "./kit/fuzz.js"
 
 /** Runs in `npm test`; `FUZZ_RUNS=N` scales them. */
@@ -51,23 +51,6 @@ const KEY = "BA-MODEL-DOWNLOADS-001"
 const LICENSE = "MODEL-LICENSE-01"
 const APP = "ModelDownloads"
 const FILE = "model.bin"
-
-/** Deterministic pseudo-random bytes (xorshift32), so that a counterexample prints as a size and a seed. */
-const pattern = (size: number, seed: number): Uint8Array => {
-  const bytes = new Uint8Array(size)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    bytes[i] = x & 0xff
-  }
-  return bytes
-}
-
-const sha256 = (data: Uint8Array): string => Crypto.createHash("sha256").update(data).digest("hex")
 
 // ---- commands -------------------------------------------------------------------------------------------
 

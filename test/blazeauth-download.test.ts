@@ -27,7 +27,7 @@ import {
   startServer,
   startServerWithClock
 } from "./support/blazeauth.js"
-import { sha256 } from "./kit/bytes.js"
+import { pattern, sha256 } from "./kit/bytes.js"
 import { fuzzParameters, fuzzSeed } from "./kit/fuzz.js"
 import { relay } from "./kit/relay.js"
 import { some } from "./kit/unwrap.js"
@@ -39,21 +39,6 @@ const QUOTA_KEY = "BA-E2E-DLQUOTA-0000001"
 const METERED_KEY = "BA-E2E-DLMETER-0000001"
 const METERED16_KEY = "BA-E2E-DLMETER-0000016"
 const PASSWORD = "strong-password"
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-const pattern = (size: number, seed: number): Uint8Array => {
-  const bytes = new Uint8Array(size)
-  let x = seed >>> 0
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    bytes[i] = x & 0xff
-  }
-  return bytes
-}
 
 const FILE = "0123456789abcdefghij"
 const FILE_SHA = "6bc14bdc4517a7a682c6910de2e2946eb8e1ecd04090728fef6d092a7ceb62c5"

@@ -29,3 +29,21 @@ export const sha256 = (data: Uint8Array | string): string => Crypto.createHash("
 
 /** Base64 of a text's UTF-8 bytes. */
 export const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64")
+
+/**
+ * Deterministic pseudo-random bytes (xorshift32; seed 0 counts as 1), so that a counterexample prints as
+ * a size and a seed.
+ */
+export const pattern = (size: number, seed: number): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    bytes[i] = x & 0xff
+  }
+  return bytes
+}

@@ -5,12 +5,12 @@ import * as Uint64 from "@protokernel/wire/Uint64"
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import * as Crypto from "node:crypto"
+import { sha256 } from "../../../test/kit/bytes.js"
 import { fuzzParameters } from "../../../test/kit/fuzz.js"
 import { left, right } from "../../../test/kit/unwrap.js"
 
 const id = Uint64.make(20)
 const transferId = "5f0c2a9e4b7d41c3a8e6d2b1f0a9c8e7"
-const sha256 = (bytes: Uint8Array) => Crypto.createHash("sha256").update(bytes).digest("hex")
 
 /** §4.10: `client.bin`, 20 bytes, chunk size 8. */
 const file = new TextEncoder().encode("0123456789abcdefghij")
