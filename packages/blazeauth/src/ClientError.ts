@@ -94,22 +94,15 @@ export class PingTimeout extends Schema.TaggedError<PingTimeout>("@protokernel/b
   }
 }
 
-/**
- * The connection ended: the server closed it (its close frame came first), it was lost (1006), or
- * the client closed it for a local cause (`initiator` "local"). The wire's class, with the §2.3
- * judgement of Blazeauth's close codes.
- *
- * @since 0.1.0
- * @category errors
- */
-export class ConnectionClosed extends SessionError.ConnectionClosed {
-  /** Whether a reconnecting client retries after this close (§2.3). */
-  get isRetryable(): boolean {
-    return this.initiator === "remote" && CloseCode.isRetryable(this.code)
-  }
-}
-
 export {
+  /**
+   * The connection ended: the server closed it (its close frame came first), it was lost (1006), or
+   * the client closed it for a local cause (`initiator` "local"). `isRetryable` judges it by §2.3.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  ConnectionClosed,
   /**
    * What every call fails with once the user closed the client (calls in flight at that moment too).
    *
@@ -215,7 +208,7 @@ export type CallError =
   | MalformedResponse
   | Timeout
   | PingTimeout
-  | ConnectionClosed
+  | SessionError.ConnectionClosed
   | SessionError.ClientClosed
   | InvalidArgument
   | Transport.ConnectError
@@ -238,7 +231,7 @@ export type BlazeauthError = CallError | SessionError.InvalidOptions
 export const isRetryable = (error: BlazeauthError): boolean => {
   switch (error._tag) {
     case "ConnectionClosed":
-      return error.isRetryable
+      return error.initiator === "remote" && CloseCode.isRetryable(error.code)
     case "PingTimeout":
     case "ConnectError":
       return true

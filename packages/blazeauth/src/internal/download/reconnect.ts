@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as ClientError from "../../ClientError.js"
+import * as ClientError from "../../ClientError.js"
 import type { Connection, StreamRequest } from "../download.js"
 import { conclude, type State } from "./state.js"
 
@@ -19,7 +19,7 @@ export type Launch = (
 
 /** Whether an error means the connection was lost (the next session may continue the download). */
 export const isConnectionLoss = (error: ClientError.CallError): boolean =>
-  (error._tag === "ConnectionClosed" && error.isRetryable) || error._tag === "PingTimeout"
+  (error._tag === "ConnectionClosed" || error._tag === "PingTimeout") && ClientError.isRetryable(error)
 
 /** The request for the rest of the file, from the bytes held. */
 export const restartRequest = (state: State): StreamRequest => ({
