@@ -2,7 +2,7 @@
  * The Blazeauth client SDK: one connection (session) at a time, initialized and optionally authorized
  * at once, every usecase as a typed method, downloads as verified and resumable streams (see
  * `Download`), panel events as a stream, keepalive pings with round-trip times, and reconnection with
- * backoff (on by default). Receive rules follow spec §1.5. Secrets (API key, passwords, licenses) are
+ * backoff (on by default). Receive rules follow docs/blazeauth.md §1.5. Secrets (API key, passwords, licenses) are
  * `Redacted` end to end; errors and logs name fields, never the values received.
  *
  * @since 0.1.0
@@ -31,7 +31,7 @@ import type * as Model from "./Model.js"
 import type * as PanelEvent from "./PanelEvent.js"
 
 /**
- * `credentials_type`: 0 = login/password, 1 = e-mail/password (spec §7).
+ * `credentials_type`: 0 = login/password, 1 = e-mail/password (docs/blazeauth.md §7).
  *
  * @since 0.1.0
  * @category models
@@ -81,7 +81,7 @@ export const Authorization: {
 }
 
 /**
- * The fields of `createAccount` (spec §3.2 #2). `license`, when given, is linked to the new account,
+ * The fields of `createAccount` (docs/blazeauth.md §3.2 #2). `license`, when given, is linked to the new account,
  * activated and bound to this client's `client_id`.
  *
  * @since 0.1.0
@@ -117,7 +117,7 @@ export type SessionValueOptions = {
 export type ReconnectOptions = Reconnect.Options
 
 /**
- * Client options. Durations default to the spec's client values (§8).
+ * Client options. Durations default to docs/blazeauth.md's client values (§8).
  *
  * @since 0.1.0
  * @category models
@@ -320,7 +320,7 @@ export interface Client {
 export class BlazeauthClient extends Context.Tag("@protokernel/blazeauth/BlazeauthClient")<BlazeauthClient, Client>() {}
 
 /**
- * The spec's client defaults (§8) and the reconnection backoff (§2.3).
+ * docs/blazeauth.md's client defaults (§8) and the reconnection backoff (§2.3).
  *
  * @since 0.1.0
  * @category constants
@@ -337,7 +337,7 @@ export const retryAfter: (error: ClientError.CallError) => Option.Option<Duratio
 
 /**
  * The license fields carried by a `StatusError` of `auth_by_license` or `get_current_license`
- * (101–103, spec §3.2 #16). A relative `time_left` is read against the current time; the reference
+ * (101–103, docs/blazeauth.md §3.2 #16). A relative `time_left` is read against the current time; the reference
  * server always sends the absolute form.
  *
  * @since 0.1.0
@@ -347,7 +347,7 @@ export const licenseInfoOf: (error: ClientError.CallError) => Effect.Effect<Opti
   Responses.licenseInfoOf
 
 /**
- * The account fields carried by a `StatusError` of `get_current_account` (203, spec §3.2 #17). A
+ * The account fields carried by a `StatusError` of `get_current_account` (203, docs/blazeauth.md §3.2 #17). A
  * relative `time_left` is read against the current time.
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * Why a Blazeauth client call failed (spec §6, client-side errors). None of these messages ever
+ * Why a Blazeauth client call failed (docs/blazeauth.md §6, client-side errors). None of these messages ever
  * contains a secret: fields holding secrets are `Redacted`, and decoding errors name only the field.
  *
  * @since 0.1.0
@@ -111,7 +111,7 @@ export {
    */
   ClientClosed,
   /**
-   * An option the client refuses (including a `clientId` outside 4–64 characters, the spec's local
+   * An option the client refuses (including a `clientId` outside 4–64 characters, docs/blazeauth.md's local
    * pre-check of §3.2 #1), named by its path (e.g. `reconnect.jitter`), with why.
    *
    * @since 0.1.0

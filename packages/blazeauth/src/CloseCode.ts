@@ -1,5 +1,5 @@
 /**
- * Close codes (spec §2.3) as one table: each code's name, the reason the reference server sends with
+ * Close codes (docs/blazeauth.md §2.3) as one table: each code's name, the reason the reference server sends with
  * it, whether a reconnecting client retries after it, and the least wait before it does.
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * Downloads (spec §4): a protected file streamed by the server as header + binary pairs, verified
+ * Downloads (docs/blazeauth.md §4): a protected file streamed by the server as header + binary pairs, verified
  * with SHA-256, stoppable with a resume token, and resumed across dropped connections.
  *
  * A `Download` is started by `BlazeauthClient.startDownload` (or `resume`) once the server's first

@@ -1,5 +1,5 @@
 /**
- * The `{type, payload}` envelope (spec §1.2) on lossless JSON. `decode` classifies a text frame the
+ * The `{type, payload}` envelope (docs/blazeauth.md §1.2) on lossless JSON. `decode` classifies a text frame the
  * way both receive-rule tables need (§1.5, §1.6); `encode` writes the canonical form: compact, `type`
  * then `payload`, payload keys in the order the caller built them.
  *

@@ -1,5 +1,5 @@
 /**
- * `time_left` (spec §7.1) as one `Expiry` value, whichever form the server used: absolute Unix
+ * `time_left` (docs/blazeauth.md §7.1) as one `Expiry` value, whichever form the server used: absolute Unix
  * seconds, seconds remaining, 0 for none, or a negative value for already expired.
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * The wire types of Blazeauth fields (spec §1.3, §7): integers with one spelling each, code-point
+ * The wire types of Blazeauth fields (docs/blazeauth.md §1.3, §7): integers with one spelling each, code-point
  * lengths, levels that tolerate an object, and secrets as `Redacted`.
  *
  * An integer is only the literal `-?(0|[1-9][0-9]*)` (`Json.parse` keeps `8.0` and `1e1` apart as
@@ -124,7 +124,7 @@ export const Int32: Schema.Schema<number, number> = Schema.transformOrFail(
 ).annotations({ identifier: "int32" })
 
 /**
- * The length of a string in characters (Unicode code points), as every limit of the spec counts.
+ * The length of a string in characters (Unicode code points), as every limit of docs/blazeauth.md counts.
  *
  * @since 0.1.0
  * @category utils

@@ -1,5 +1,5 @@
 /**
- * What the Blazeauth client returns: the domain side of the responses (spec §3, §4.9, §7), with the
+ * What the Blazeauth client returns: the domain side of the responses (docs/blazeauth.md §3, §4.9, §7), with the
  * defaults of §1.5 already applied and `time_left` already read as an `Expiry`.
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * Panel events (spec §5): server pushes of type 18 with id 2^64 − 1. Decoding is tolerant: a
+ * Panel events (docs/blazeauth.md §5): server pushes of type 18 with id 2^64 − 1. Decoding is tolerant: a
  * non-integer `event_type` drops the event, an `event_type` outside 0..14 is delivered as unknown, a
  * `content` that is not an object is `{}`, and entries whose values are not strings are dropped.
  *

@@ -1,7 +1,7 @@
 /**
  * The Blazeauth reference server: options, errors, the service and its control interface, and the
  * layers. The protocol lives in `internal/server/`: each connection's life (`connection`), the receive
- * rules of §1.6 and the dispatch (`receive`), the usecases as the spec groups them (`session`, `auth`,
+ * rules of §1.6 and the dispatch (`receive`), the usecases as docs/blazeauth.md groups them (`session`, `auth`,
  * `data`, `transfers`), download streams (`streams`, `fileReader`, `resumeTokens`), the session store
  * (`sessionStore`) and the control interface (`control`).
  *
@@ -24,7 +24,7 @@ import * as ServerContext from "./internal/server/context.js"
 import * as Control from "./internal/server/control.js"
 
 /**
- * Server options. Every limit of spec §8 is configurable; the defaults are the spec's.
+ * Server options. Every limit of docs/blazeauth.md §8 is configurable; the defaults are those of that section.
  *
  * @since 0.1.0
  * @category models
@@ -202,7 +202,7 @@ export class BlazeauthServer extends Context.Tag("@protokernel/blazeauth/Blazeau
 >() {}
 
 /**
- * The defaults of spec §8.
+ * The defaults of docs/blazeauth.md §8.
  *
  * @since 0.1.0
  * @category constants

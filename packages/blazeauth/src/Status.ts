@@ -1,5 +1,5 @@
 /**
- * Status codes (spec §6) as data: one table from name to number. Decoding keeps the raw number next
+ * Status codes (docs/blazeauth.md §6) as data: one table from name to number. Decoding keeps the raw number next
  * to the name, maps the alias 210 to `account_blacklisted`, and turns any other number into the
  * `unknown` status. It never throws.
  *
@@ -103,7 +103,7 @@ export class Status extends Schema.Class<Status>("@protokernel/blazeauth/Status"
         .map(fromCode)
   }
 ) {
-  /** Success: absent, 0 (`none`) or 1 (`ok`), spec §1.4. */
+  /** Success: absent, 0 (`none`) or 1 (`ok`), docs/blazeauth.md §1.4. */
   get isSuccess(): boolean {
     return this.code === 0 || this.code === 1
   }

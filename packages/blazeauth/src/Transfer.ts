@@ -1,5 +1,5 @@
 /**
- * The file transfer rules both sides agree on (spec §4.3–§4.8), as pure total functions: identifier
+ * The file transfer rules both sides agree on (docs/blazeauth.md §4.3–§4.8), as pure total functions: identifier
  * limits, the kinds of stream header, how a stream is cut into chunks, and the checks a receiver makes
  * on each header and on the terminal one. The client's downloads judge what they receive with them;
  * a server builds its headers with them.

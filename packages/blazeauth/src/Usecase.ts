@@ -1,9 +1,9 @@
 /**
- * One request Schema and one response Schema per usecase 0..18 (spec §3, §4), keyed by `type`.
+ * One request Schema and one response Schema per usecase 0..18 (docs/blazeauth.md §3, §4), keyed by `type`.
  *
- * Both sides of every Schema keep the spec's field names. The encoded side is the wire form (JSON
+ * Both sides of every Schema keep docs/blazeauth.md's field names. The encoded side is the wire form (JSON
  * values, integers as `number`/`bigint`/digit strings); the decoded side has `bigint` ids, `Status`
- * values and `Redacted` secrets. Every field that the spec requires only for some statuses is
+ * values and `Redacted` secrets. Every field that docs/blazeauth.md requires only for some statuses is
  * optional here: which ones a caller needs is the client's business (§1.5). Encoding emits the keys
  * in field-table order with `id` first, and leaves absent optional fields out.
  *

@@ -24,7 +24,7 @@ import * as CliError from "./CliError.js"
 import * as Progress from "./Progress.js"
 
 /**
- * Options of `blazeauth serve`. Left out: the spec's values (init deadline 15 s, chunks of 64 KiB).
+ * Options of `blazeauth serve`. Left out: the values of docs/blazeauth.md (init deadline 15 s, chunks of 64 KiB).
  *
  * @since 0.1.0
  * @category models

@@ -33,7 +33,7 @@ import * as Rwws from "./Rwws.js"
  */
 export const version = "0.1.0"
 
-/** The longest ping interval the spec allows a client (§4.1). */
+/** The longest ping interval docs/rwws.md allows a client (§4.1). */
 const maxPingIntervalMillis = 30_000
 
 const integerWithin = (name: string, min: number, max: number, hint = "") =>

@@ -19,7 +19,7 @@ import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
 
 /**
- * Options of `rwws serve`. Deadlines left out take the spec's values (auth 30 s, ping 30 s + 2 s).
+ * Options of `rwws serve`. Deadlines left out take the values of docs/rwws.md (auth 30 s, ping 30 s + 2 s).
  *
  * @since 0.1.0
  * @category models

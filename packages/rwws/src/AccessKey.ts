@@ -88,7 +88,7 @@ export const decodeBase64 = (text: string): Uint8Array | undefined => {
 }
 
 /**
- * Decodes and checks a key before connecting (spec §2.4).
+ * Decodes and checks a key before connecting (docs/rwws.md §2.4).
  *
  * @since 0.1.0
  * @category decoding

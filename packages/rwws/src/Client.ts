@@ -1,6 +1,6 @@
 /**
  * The rwws client: authenticates, pings on a schedule, publishes every Pong with its round trip, and
- * reconnects with backoff after the closes the spec calls retryable.
+ * reconnects with backoff after the closes docs/rwws.md calls retryable.
  *
  * @since 0.1.0
  */
@@ -69,7 +69,7 @@ export type State = Data.TaggedEnum<{
 export const State = Data.taggedEnum<State>()
 
 /**
- * Client options; durations default to the spec's values (§7).
+ * Client options; durations default to the values of docs/rwws.md (§7).
  *
  * @since 0.1.0
  * @category models

@@ -82,7 +82,7 @@ export type ConnectionError =
 export type RwwsError = ConnectionError | InvalidOptions | InvalidAccessKey | PacketError
 
 /**
- * Whether reconnecting may help (spec §5 and §6 step 7): server closes by their code, local causes by
+ * Whether reconnecting may help (docs/rwws.md §5 and §6 step 7): server closes by their code, local causes by
  * their kind; a refused connection is treated like a lost one.
  *
  * @since 0.1.0

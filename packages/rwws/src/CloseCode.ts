@@ -9,7 +9,7 @@ import type * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 
 /**
- * Every close code the protocol names (spec §5).
+ * Every close code the protocol names (docs/rwws.md §5).
  *
  * @since 0.1.0
  * @category constants
@@ -48,7 +48,7 @@ export type Known = keyof typeof table
 export const nameOf = (code: number): string => (isKnown(code) ? table[code].name : "Unknown")
 
 /**
- * Whether the protocol names `code` (spec §5).
+ * Whether the protocol names `code` (docs/rwws.md §5).
  *
  * @since 0.1.0
  * @category predicates
@@ -85,7 +85,7 @@ export class Close extends Schema.Class<Close>("@protokernel/rwws/Close")({
 }) {}
 
 /**
- * The closes of the reference server, with the spec's reasons.
+ * The closes of the reference server, with docs/rwws.md's reasons.
  *
  * @since 0.1.0
  * @category constants

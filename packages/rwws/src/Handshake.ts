@@ -1,6 +1,6 @@
 /**
  * The handshake: the server's two-byte hello, then the client's authentication message
- * `b6 c4 <version> <length> <key>`, checked in the spec's order (§2.3).
+ * `b6 c4 <version> <length> <key>`, checked in the order of docs/rwws.md (§2.3).
  *
  * @since 0.1.0
  */

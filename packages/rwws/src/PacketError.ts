@@ -1,12 +1,12 @@
 /**
- * Why a message is not a valid packet sequence. The `message` is the close reason the spec asks for.
+ * Why a message is not a valid packet sequence. The `message` is the close reason docs/rwws.md asks for.
  *
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
 
 /**
- * A message that is not a valid packet sequence; `message` is the close reason the spec asks for.
+ * A message that is not a valid packet sequence; `message` is the close reason docs/rwws.md asks for.
  *
  * @since 0.1.0
  * @category errors

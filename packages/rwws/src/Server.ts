@@ -1,6 +1,6 @@
 /**
- * The rwws reference server: hello, authentication in the spec's check order, the keepalive
- * deadline, revocation, and the spec's close codes for every kind of bad input.
+ * The rwws reference server: hello, authentication in docs/rwws.md's check order, the keepalive
+ * deadline, revocation, and docs/rwws.md's close codes for every kind of bad input.
  *
  * @since 0.1.0
  */
@@ -26,7 +26,7 @@ import * as Packet from "./Packet.js"
 import * as Settings from "./Settings.js"
 
 /**
- * Server options; durations default to the spec's values (§7).
+ * Server options; durations default to the values of docs/rwws.md (§7).
  *
  * @since 0.1.0
  * @category models

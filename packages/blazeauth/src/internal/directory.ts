@@ -1,6 +1,6 @@
 /**
  * The reference server's mutable model: applications, licenses, accounts, variables and files, with
- * the checks every usecase shares (spec §3.1). Single-threaded JavaScript makes each synchronous
+ * the checks every usecase shares (docs/blazeauth.md §3.1). Single-threaded JavaScript makes each synchronous
  * method atomic.
  *
  * @internal

@@ -1,5 +1,5 @@
 /**
- * Downloads (spec §4.5), as the client drives them: the types the client lends a download (its
+ * Downloads (docs/blazeauth.md §4.5), as the client drives them: the types the client lends a download (its
  * connections, and the handler it registers per stream request) and the constructors `start` and
  * `resume`. The parts live in `download/`: the delivery queue, the progress listeners, the state
  * record, the streams' state machine, the stop, and the continuation on the next session.

@@ -11,7 +11,7 @@ import type * as Client from "../../Client.js"
 import * as ClientError from "../../ClientError.js"
 import * as Field from "../../Field.js"
 
-/** The spec's client defaults (§8) and the reconnection backoff (§2.3). */
+/** docs/blazeauth.md's client defaults (§8) and the reconnection backoff (§2.3). */
 export const defaults = {
   pingInterval: Duration.seconds(20),
   pingTimeout: Duration.seconds(20),
@@ -73,7 +73,7 @@ const durationOption = (
       )
 }
 
-/** Checks the options; the `clientId` check is the spec's local pre-check (§3.2 #1). */
+/** Checks the options; the `clientId` check is docs/blazeauth.md's local pre-check (§3.2 #1). */
 export const fromOptions = (options: Client.Options): Either.Either<Config, ClientError.InvalidOptions> =>
   Either.gen(function* () {
     const length = Field.length(options.clientId)

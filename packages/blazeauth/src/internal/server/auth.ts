@@ -1,7 +1,7 @@
 /**
  * The authorization usecases (§3.2 #2–#5): create_account (with the creation throttle and the account
  * quota of §8), auth_by_license, auth_by_credentials (with the sessions quota) and
- * link_license_to_account, each with its checks in the spec's order; and the license and account
+ * link_license_to_account, each with its checks in the order of docs/blazeauth.md; and the license and account
  * replies that get_current_license and get_current_account share.
  *
  * @internal

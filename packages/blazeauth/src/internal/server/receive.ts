@@ -1,5 +1,5 @@
 /**
- * The server's receive rules (§1.6), checked in the spec's order for each message, and the dispatch of
+ * The server's receive rules (§1.6), checked in the order of docs/blazeauth.md for each message, and the dispatch of
  * a valid request to its usecase's handler (§3), as a table keyed by usecase type.
  *
  * @internal
