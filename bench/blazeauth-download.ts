@@ -1,5 +1,5 @@
 /**
- * Blazeauth file downloads (spec §4: type-8 header + binary frame pairs, SHA-256 checked at the end) over
+ * Blazeauth file downloads (docs/blazeauth.md §4: type-8 header + binary frame pairs, SHA-256 checked at the end) over
  * ws on 127.0.0.1, server and client in one process:
  *
  * - throughput: a BENCH_DOWNLOAD_MIB (default 256) MiB file held in memory, 64 KiB chunks. Kernel:
@@ -107,7 +107,7 @@ const rawClient = async (url: string): Promise<WS.WebSocket> => {
 }
 
 /**
- * Streams `file` as spec §4 pairs, the last chunk in the terminal header. Paced as the reference server
+ * Streams `file` as docs/blazeauth.md §4 pairs, the last chunk in the terminal header. Paced as the reference server
  * is (§4.4 rule 10): a pair's frame is written at once while the socket holds at most one chunk;
  * otherwise the next pair waits for that frame's send callback.
  */

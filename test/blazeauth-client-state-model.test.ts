@@ -1,5 +1,5 @@
 /**
- * Model-based property test of the Blazeauth client's connection states and reconnection (spec §2.3),
+ * Model-based property test of the Blazeauth client's connection states and reconnection (docs/blazeauth.md §2.3),
  * through its public API, against a scripted server on the in-memory network under `TestClock` (see
  * `support/state-model.ts`): server closes with every code of the close table (and dropped
  * connections), refused reconnection attempts, calls answered or held in flight, time, the user's close.

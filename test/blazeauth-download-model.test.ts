@@ -1,5 +1,5 @@
 /**
- * Model-based property test of a download (spec §4) through the public client API, against the
+ * Model-based property test of a download (docs/blazeauth.md §4) through the public client API, against the
  * reference server on the in-memory network (live clock, so reconnections take a millisecond).
  *
  * The server pauses every stream after `pause` chunks until it is stopped (test option

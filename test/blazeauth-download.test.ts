@@ -1,5 +1,5 @@
 /**
- * End to end over real `ws` on 127.0.0.1: downloads (spec §4) with the client SDK against the reference
+ * End to end over real `ws` on 127.0.0.1: downloads (docs/blazeauth.md §4) with the client SDK against the reference
  * server. Full downloads, every rejection the server can send (for `transfer_file` and for
  * `resume_file_transfer`, tokens included), stop and resume with both orders of the stop's replies,
  * fault injection through a relay that cuts connections mid-stream (the client resumes on reconnection)

@@ -223,7 +223,7 @@ layer(serverLayer(fixtures), { excludeTestServices: true })("Blazeauth e2e: sess
           assert.strictEqual(error._tag, "ConnectionClosed")
           if (error._tag === "ConnectionClosed") {
             assert.deepStrictEqual([error.code, error.initiator], [1009, "remote"])
-            // "message too big", or empty when the WebSocket library closes on its own (spec §1.6 row 1).
+            // "message too big", or empty when the WebSocket library closes on its own (docs/blazeauth.md §1.6 row 1).
             assert.include(["", "message too big"], error.reason)
           }
           assert.deepStrictEqual(yield* failedWith(client), error)

@@ -1,5 +1,5 @@
 /**
- * End to end over real `ws` on 127.0.0.1: how each close code of rwws spec §5 comes about, seen by the
+ * End to end over real `ws` on 127.0.0.1: how each close code of docs/rwws.md §5 comes about, seen by the
  * real client where a client can cause it, and by a raw socket for the codes only a broken client gets.
  */
 import { Client, ClientError, KeyStore, Server } from "@protokernel/rwws"

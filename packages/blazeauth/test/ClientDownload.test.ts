@@ -1,5 +1,5 @@
 /**
- * Downloads (spec §4) from the client's side, against scripted servers on the in-memory network under
+ * Downloads (docs/blazeauth.md §4) from the client's side, against scripted servers on the in-memory network under
  * `TestClock`: the §4.10 worked examples byte for byte (client ids start at 1 per connection, so the
  * spec's ids 19…25 are 2…8 here), the framing rules that close the socket, the binding of binary frames,
  * the integrity and decoding rules that fail one transfer only, rejections, stop and resume in both

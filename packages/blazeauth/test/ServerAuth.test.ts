@@ -1,5 +1,5 @@
 /**
- * Accounts and licenses on the reference server (spec §3.1 license checks, §3.2 #2–#6): every check in
+ * Accounts and licenses on the reference server (docs/blazeauth.md §3.1 license checks, §3.2 #2–#6): every check in
  * its order, the creation throttle, activation and binding, merged levels and `time_left`.
  */
 import { assert, describe, it } from "@effect/vitest"

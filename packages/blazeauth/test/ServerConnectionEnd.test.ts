@@ -1,5 +1,5 @@
 /**
- * What a connection starts ends with it (spec §1.1: one connection is one session; §4.4 rule 7): over
+ * What a connection starts ends with it (docs/blazeauth.md §1.1: one connection is one session; §4.4 rule 7): over
  * real `ws`, a client asks for several downloads of a file on disk and drops the connection. Its
  * streams stop reading at once, every file handle they opened is closed, requests still queued are not
  * run, and `transfer_count` counts only the downloads whose bytes were all sent.

@@ -1,5 +1,5 @@
 /**
- * Session lifecycle (spec §2.2, §3.2 #1): the init deadline, initialize's checks in order, the
+ * Session lifecycle (docs/blazeauth.md §2.2, §3.2 #1): the init deadline, initialize's checks in order, the
  * 4205 limit; and the control interface (§2.3, §5): panel events, pause, delete, disconnect and
  * shutdown.
  */

@@ -1,5 +1,5 @@
 /**
- * The reference server's receive rules, in the order of spec §1.6: message size (1009), rate limit
+ * The reference server's receive rules, in the order of docs/blazeauth.md §1.6: message size (1009), rate limit
  * (4201), binary (4304), envelope and id (4300), type range (4301), the init gate (4200) and body
  * validation (4302), and the exact echo of ids (§1.3).
  */

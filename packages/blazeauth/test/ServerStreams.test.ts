@@ -1,5 +1,5 @@
 /**
- * Downloads on the reference server (spec §4): the worked examples of §4.10 byte for byte (transfer ids
+ * Downloads on the reference server (docs/blazeauth.md §4): the worked examples of §4.10 byte for byte (transfer ids
  * and tokens are random, so they are checked for format and replaced by placeholders), rejections in
  * order, stop and resume with tokens, logout and quota endings, concurrency, snapshots and files on disk.
  */

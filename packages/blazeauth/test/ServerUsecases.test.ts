@@ -1,5 +1,5 @@
 /**
- * The other usecases of the reference server (spec §3.2 #7, #11–#17): blacklist, file metadata,
+ * The other usecases of the reference server (docs/blazeauth.md §3.2 #7, #11–#17): blacklist, file metadata,
  * online count, variables, the session store, and the current license and account.
  */
 import * as Server from "@protokernel/blazeauth/Server"

@@ -1,5 +1,5 @@
 /**
- * The reference server over real `ws` on 127.0.0.1 (spec §1.1, §1.6 row 1, §4): a representative subset
+ * The reference server over real `ws` on 127.0.0.1 (docs/blazeauth.md §1.1, §1.6 row 1, §4): a representative subset
  * of the in-memory suites, with real time.
  */
 import * as Server from "@protokernel/blazeauth/Server"

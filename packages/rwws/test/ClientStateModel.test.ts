@@ -1,5 +1,5 @@
 /**
- * Model-based property test of the rwws client's connection states and reconnection (spec §5), through
+ * Model-based property test of the rwws client's connection states and reconnection (docs/rwws.md §5), through
  * its public API, against a scripted server on the in-memory network under `TestClock` (see
  * `test/support/state-model.ts`): server closes with every code of the close table, a code the spec
  * does not name and dropped connections, refused reconnection attempts, pings, time, the user's close.

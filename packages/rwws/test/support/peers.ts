@@ -4,12 +4,12 @@ import { Effect, Layer, Redacted } from "effect"
 import { frameToHex, toHex } from "../../../../test/kit/bytes.js"
 import * as Kit from "../../../../test/kit/rawPeer.js"
 
-/** Spec §8 vector 2: bytes 0x01..0x20. */
+/** docs/rwws.md §8 vector 2: bytes 0x01..0x20. */
 export const key32 = Redacted.make("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
 export const key32Bytes = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
-/** Spec §8 vector 2 as hex: the auth message for `key32`. */
+/** docs/rwws.md §8 vector 2 as hex: the auth message for `key32`. */
 export const auth32Hex = "b6c40020" + toHex(key32Bytes)
-/** Spec §8 vector 6: the single byte 0x2a. */
+/** docs/rwws.md §8 vector 6: the single byte 0x2a. */
 export const key1 = Redacted.make("Kg==")
 export const otherKey = Redacted.make("b3RoZXIta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
 
