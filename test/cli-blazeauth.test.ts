@@ -1,5 +1,5 @@
 /**
- * The `protokernel blazeauth serve` contract (DESIGN.md, "Contracts"), checked against the built
+ * The `protokernel blazeauth serve` contract (README, "The `protokernel` command"), checked against the built
  * binary on 127.0.0.1: one `listening ws://HOST:PORT` stdout line, the fixtures served, a clean stop.
  */
 import { mkdtempSync, writeFileSync } from "node:fs"

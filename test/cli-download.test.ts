@@ -1,5 +1,5 @@
 /**
- * The `protokernel blazeauth download` contract (DESIGN.md, "Contracts"), checked against the built
+ * The `protokernel blazeauth download` contract (README, "The `protokernel` command"), checked against the built
  * binary and a `protokernel blazeauth serve` on 127.0.0.1: the file written atomically and verified,
  * one stdout line, progress on stderr, one stderr line and no file at PATH on any failure, no secret
  * ever printed, usage errors exit 2.
@@ -27,7 +27,7 @@ const temporary = (context: TestContext, prefix: string) => {
   return directory
 }
 
-/** A fixtures file (the DESIGN.md example) whose `big.bin` holds `bytes` random bytes. */
+/** A fixtures file (the README example) whose `big.bin` holds `bytes` random bytes. */
 const fixtures = (context: TestContext, bytes: number) => {
   const directory = temporary(context, "protokernel-download-fixtures-")
   const big = randomBytes(bytes)

@@ -1,5 +1,5 @@
 /**
- * The `protokernel` CLI contract (DESIGN.md, "Contracts"), checked against the built binary: every
+ * The `protokernel` CLI contract (README, "The `protokernel` command"), checked against the built binary: every
  * test spawns `node packages/cli/bin/protokernel.js …` on real sockets (127.0.0.1, port 0). Needs
  * `tsc -b` first (`npm test` does that).
  */

@@ -1,10 +1,10 @@
 /**
- * The fixtures example of DESIGN.md, verbatim: the contract of the `--fixtures` file. Its `big.bin` is a
+ * The fixtures example of the README ("Reference server"): the contract of the `--fixtures` file. Its `big.bin` is a
  * path relative to the fixtures file.
  */
 import type * as Fixtures from "@protokernel/blazeauth/Fixtures"
 
-/** The example of DESIGN.md, verbatim. */
+/** The README example, with `big.bin` next to the fixtures file. */
 export const designExample: Fixtures.Input = {
   applications: [
     {

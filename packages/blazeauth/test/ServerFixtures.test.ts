@@ -1,6 +1,6 @@
 /**
- * The reference server's fixtures (DESIGN.md format, with the extra fields) and its configuration
- * errors: what decodes, what is refused, files on disk, and the DESIGN.md example served end to end.
+ * The reference server's fixtures (the README format, with its optional fields) and its configuration
+ * errors: what decodes, what is refused, files on disk, and the README example served end to end.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Fixtures from "@protokernel/blazeauth/Fixtures"
@@ -156,7 +156,7 @@ describe("server configuration", () => {
     })
   )
 
-  it.scoped("serves the DESIGN.md example end to end", () =>
+  it.scoped("serves the README fixtures example end to end", () =>
     Effect.gen(function* () {
       const directory = yield* tempDirectory
       Fs.writeFileSync(Path.join(directory, "big.bin"), "big file content")
