@@ -1,11 +1,13 @@
 /**
- * Every `§x.y` that a source, test or benchmark cites is a heading of the protocol reference it belongs
- * to (docs/rwws.md or docs/blazeauth.md), so a citation can always be looked up in the repository.
+ * The protocol references in docs/ against the code: every `§x.y` that a source, test or benchmark cites
+ * is a heading of the reference it belongs to (docs/rwws.md or docs/blazeauth.md), and every JSON example
+ * the Blazeauth codec tests check is printed in docs/blazeauth.md exactly as they check it.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Spec from "../packages/blazeauth/test/support/spec.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -55,5 +57,12 @@ describe("docs", () => {
     }
     assert.isAbove(cited, 0)
     assert.deepStrictEqual(missing, [])
+  })
+
+  it("docs/blazeauth.md prints every JSON example the codec tests check, byte for byte", () => {
+    const text = Fs.readFileSync(Path.join(root, "docs", "blazeauth.md"), "utf8")
+    const absent = Spec.examples.filter(([, , example]) => !text.includes(example)).map(([, where]) => where)
+    assert.isAbove(Spec.examples.length, 0)
+    assert.deepStrictEqual(absent, [])
   })
 })
