@@ -13,7 +13,8 @@
  * duplicated, closes the client did not ask for, p50/p99 request latency, and the server's RSS and heap
  * per connection, (with the connections − idle baseline) / connections, both taken after a full GC.
  * CPU of both processes over the steady part shows whether the load process kept up. Options:
- * `--seconds N --sessions N --clients N --interval-ms N --ping-ms N --backlog N`.
+ * `--seconds N --sessions N --clients N --interval-ms N --ping-ms N --backlog N --rate N` (connections
+ * opened per second, default 1 000: the soak measures the steady state, a burst is `bench/burst.ts`'s).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as BlazeauthServer from "@protokernel/blazeauth/Server"
@@ -38,6 +39,7 @@ interface Settings {
   readonly intervalMs: number
   readonly pingMs: number
   readonly backlog: number
+  readonly rate: number
 }
 
 const defaults: Settings = {
@@ -46,7 +48,8 @@ const defaults: Settings = {
   clients: 10_000,
   intervalMs: 2000,
   pingMs: 5000,
-  backlog: WsTransport.defaultBacklog
+  backlog: WsTransport.defaultBacklog,
+  rate: 1000
 }
 
 const flags: { readonly [flag: string]: keyof Settings } = {
@@ -55,7 +58,8 @@ const flags: { readonly [flag: string]: keyof Settings } = {
   "--clients": "clients",
   "--interval-ms": "intervalMs",
   "--ping-ms": "pingMs",
-  "--backlog": "backlog"
+  "--backlog": "backlog",
+  "--rate": "rate"
 }
 
 const parseSettings = (args: ReadonlyArray<string>): Settings => {
@@ -96,7 +100,10 @@ interface PhaseStats {
   failed: number
   failures: Record<string, number>
   requests: number
+  /** Unanswered on connections still open after the drain. */
   lost: number
+  /** Unanswered on connections the server closed. */
+  unansweredOnClosed: number
   duplicated: number
   spuriousCloses: number
   closeCodes: Record<string, number>
@@ -121,6 +128,7 @@ const newStats = (protocol: string, connections: number): PhaseStats => ({
   failures: {},
   requests: 0,
   lost: 0,
+  unansweredOnClosed: 0,
   duplicated: 0,
   spuriousCloses: 0,
   closeCodes: {},
@@ -320,7 +328,21 @@ const rwwsOnMessage = (peer: Peer, data: WS.RawData, settle: Settle) => {
   }
 }
 
-/** Opens the phase's connections at about 2 000 a second; resolves once each is accepted or failed. */
+/**
+ * A connection starts its steady load as soon as it is accepted (rwws needs a ping within 32 s of its
+ * authentication), spread over one period so that the load is steady rather than in waves.
+ */
+const startTicking = (command: Extract<LoadCommand, { url: string }>, peer: Peer) => {
+  const blazeauth = command.type === "blazeauth"
+  const period = blazeauth ? command.settings.intervalMs : command.settings.pingMs
+  const tick = blazeauth ? bzTick : rwwsTick
+  peer.timer = setTimeout(() => {
+    tick(peer)
+    peer.timer = setInterval(() => tick(peer), period)
+  }, Math.random() * period)
+}
+
+/** Opens the phase's connections at `--rate` a second; resolves once each is accepted or failed. */
 const openAll = (
   command: Extract<LoadCommand, { url: string }>,
   stats: PhaseStats,
@@ -342,6 +364,7 @@ const openAll = (
         if (accepted) {
           peer.accepted = true
           stats.accepted++
+          startTicking(command, peer)
         } else {
           stats.failed++
           count(stats.failures, reason)
@@ -361,37 +384,35 @@ const openAll = (
         onPeerClose(peer, code)
       })
     }
+    const perTick = Math.max(1, Math.round(command.settings.rate / 100))
     let opened = 0
     const tick = setInterval(() => {
-      for (let i = 0; i < 20 && opened < stats.connections; i++) openOne(opened++)
+      for (let i = 0; i < perTick && opened < stats.connections; i++) openOne(opened++)
       if (opened === stats.connections) clearInterval(tick)
     }, 10)
   })
 
+/** One phase: opens the connections, keeps the load on for `--seconds` after the last one settled, drains. */
 const loadPhase = async (command: Extract<LoadCommand, { url: string }>, peers: Array<Peer>): Promise<PhaseStats> => {
-  const blazeauth = command.type === "blazeauth"
-  const stats = newStats(command.type, blazeauth ? command.settings.sessions : command.settings.clients)
+  const stats = newStats(
+    command.type,
+    command.type === "blazeauth" ? command.settings.sessions : command.settings.clients
+  )
   await openAll(command, stats, peers)
-  const period = blazeauth ? command.settings.intervalMs : command.settings.pingMs
-  const tick = blazeauth ? bzTick : rwwsTick
   const cpuBefore = process.cpuUsage()
   const started = performance.now()
-  for (const peer of peers) {
-    if (!peer.accepted) continue
-    // Spread over the period, so that the load is steady rather than in waves.
-    peer.timer = setTimeout(() => {
-      tick(peer)
-      peer.timer = setInterval(() => tick(peer), period)
-    }, Math.random() * period)
-  }
   await sleep(command.settings.seconds * 1000)
   for (const peer of peers) clearTimeout(peer.timer)
   const cpu = process.cpuUsage(cpuBefore)
   stats.loadCpuMicros = cpu.user + cpu.system
   stats.steadySeconds = (performance.now() - started) / 1000
-  const pending = () => peers.reduce((sum, peer) => sum + peer.pending.size + peer.pings.length, 0)
+  const unanswered = (peer: Peer) => peer.pending.size + peer.pings.length
+  const pending = () => peers.reduce((sum, peer) => sum + unanswered(peer), 0)
   for (let waited = 0; waited < drainMillis && pending() > 0; waited += 50) await sleep(50)
-  stats.lost = pending()
+  for (const peer of peers) {
+    if (peer.socket.readyState === WS.WebSocket.OPEN) stats.lost += unanswered(peer)
+    else stats.unansweredOnClosed += unanswered(peer)
+  }
   return stats
 }
 
@@ -480,7 +501,11 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
         `${((100 * stats.loadCpuMicros) / 1e6 / stats.steadySeconds).toFixed(0)}%`
       ])
       if (stats.failed > 0) notes.push(`${protocol} connections failed: ${JSON.stringify(stats.failures)}`)
-      if (stats.spuriousCloses > 0) notes.push(`${protocol} close codes: ${JSON.stringify(stats.closeCodes)}`)
+      if (stats.spuriousCloses > 0) {
+        notes.push(
+          `${protocol} close codes: ${JSON.stringify(stats.closeCodes)}; ${stats.unansweredOnClosed} requests unanswered on them`
+        )
+      }
       notes.push(
         `${protocol}: server CPU ${((100 * (busy.cpuMicros - idle.cpuMicros)) / 1e6 / stats.steadySeconds).toFixed(0)}% of one core from connecting to drained; idle RSS ${mib(idle.rss)} MiB, heap ${mib(idle.heapUsed)} MiB`
       )
