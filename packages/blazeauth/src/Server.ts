@@ -81,6 +81,8 @@ export interface WsOptions extends Options {
   readonly host?: string | undefined
   /** Default 0: a free port. */
   readonly port?: number | undefined
+  /** The accept backlog; default `WsTransport.defaultBacklog`. */
+  readonly backlog?: number | undefined
 }
 
 /**
@@ -281,6 +283,7 @@ export const layerWs = (
       WsTransport.layerServer({
         host: options.host,
         port: options.port,
+        backlog: options.backlog,
         path: "/",
         maxMessageBytes: options.maxMessageBytes ?? defaults.maxMessageBytes,
         sendHighWaterMark: options.chunkSize ?? defaults.chunkSize

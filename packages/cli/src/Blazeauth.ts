@@ -33,6 +33,8 @@ export interface ServeOptions {
   readonly host: string
   /** 0 picks a free port. */
   readonly port: number
+  /** The accept backlog (capped by the OS at `net.core.somaxconn`); none: the transport's default. */
+  readonly backlog: Option.Option<number>
   /** The fixtures JSON file; file paths inside it are relative to it. */
   readonly fixtures: string
   readonly initDeadline: Option.Option<Duration.Duration>
@@ -65,6 +67,7 @@ export const serve = (options: ServeOptions): Effect.Effect<never, CliError.CliE
     const server = Server.layerWs({
       host: options.host,
       port: options.port,
+      backlog: Option.getOrUndefined(options.backlog),
       fixtures,
       initDeadline: Option.getOrUndefined(options.initDeadline),
       chunkSize: Option.getOrUndefined(options.chunkSize),

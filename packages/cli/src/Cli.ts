@@ -57,11 +57,19 @@ const portOption = integerWithin("port", 0, 65_535).pipe(
   Options.withDescription("Port to listen on; 0 picks a free one.")
 )
 
+const backlogOption = integerWithin("backlog", 1, 2 ** 31 - 1).pipe(
+  Options.optional,
+  Options.withDescription(
+    "Connections the OS queues before they are accepted (capped by net.core.somaxconn). Default 4096."
+  )
+)
+
 const serve = Command.make(
   "serve",
   {
     host: hostOption,
     port: portOption,
+    backlog: backlogOption,
     // `Options.redacted` + `Options.repeated` rejects a single occurrence ("'<redacted>' is not a redacted").
     keys: Options.text("key").pipe(
       Options.repeated,
@@ -115,6 +123,7 @@ const blazeauthServe = Command.make(
   {
     host: hostOption,
     port: portOption,
+    backlog: backlogOption,
     fixtures: Options.text("fixtures").pipe(
       Options.withDescription("The fixtures JSON file (applications, licenses, accounts, variables, files).")
     ),

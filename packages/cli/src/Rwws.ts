@@ -28,6 +28,8 @@ export interface ServeOptions {
   readonly host: string
   /** 0 picks a free port. */
   readonly port: number
+  /** The accept backlog (capped by the OS at `net.core.somaxconn`); none: the transport's default. */
+  readonly backlog: Option.Option<number>
   /** Accepted keys (base64); none: one is issued and printed on stderr. */
   readonly keys: ReadonlyArray<Redacted.Redacted<string>>
   readonly authDeadline: Option.Option<Duration.Duration>
@@ -102,6 +104,7 @@ export const serve = (options: ServeOptions): Effect.Effect<never, CliError.CliE
   const server = Server.layerWs({
     host: options.host,
     port: options.port,
+    backlog: Option.getOrUndefined(options.backlog),
     authDeadline: Option.getOrUndefined(options.authDeadline),
     ...Option.match(options.pingTimeout, {
       onNone: () => ({}),

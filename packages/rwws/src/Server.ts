@@ -238,13 +238,19 @@ export const layer = (
  * @category layers
  */
 export const layerWs = (
-  options: Options & { readonly host?: string | undefined; readonly port?: number | undefined } = {}
+  options: Options & {
+    readonly host?: string | undefined
+    readonly port?: number | undefined
+    /** The accept backlog; default `WsTransport.defaultBacklog`. */
+    readonly backlog?: number | undefined
+  } = {}
 ): Layer.Layer<RwwsServer, Transport.ListenError, KeyStore.KeyStore> =>
   layer(options).pipe(
     Layer.provide(
       WsTransport.layerServer({
         host: options.host,
         port: options.port,
+        backlog: options.backlog,
         path: options.path ?? "/api/ws",
         maxMessageBytes: options.maxMessageBytes ?? maxMessageBytes
       })

@@ -140,7 +140,22 @@ export interface ServerOptions extends ConnectionOptions {
   readonly port?: number | undefined
   /** Accept upgrades on this path only (others get HTTP 404). */
   readonly path?: string | undefined
+  /**
+   * Connections the OS queues before the server accepts them. Default {@link defaultBacklog}: Node's
+   * own 511 resets clients arriving in bursts of a few thousand per second. The OS caps it at
+   * `net.core.somaxconn` (Linux).
+   */
+  readonly backlog?: number | undefined
 }
+
+/**
+ * The default accept backlog: 4096, the usual `net.core.somaxconn` of current Linux kernels, so that
+ * a burst of connections waits in the queue instead of being reset.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBacklog = 4096
 
 /**
  * Listens with a `ws` server; stops listening and ends every connection when the scope closes.
@@ -159,6 +174,7 @@ export const makeServer = (
         const serverOptions: WS.ServerOptions & WsCloseTimeout = {
           host,
           port: options.port ?? 0,
+          backlog: options.backlog ?? defaultBacklog,
           ...(options.path === undefined ? {} : { verifyClient: matchPath(options.path) }),
           maxPayload: options.maxMessageBytes ?? Acceptor.defaults.maxMessageBytes,
           closeTimeout: millisOf(options.closeTimeout, Acceptor.defaults.closeTimeout),
