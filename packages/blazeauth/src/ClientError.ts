@@ -79,7 +79,7 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>(
 
 /**
  * No response within the request timeout (a late response is dropped), or, with `idle`, a download
- * whose stream sent no header for that long (§4.5).
+ * whose stream sent no data for that long (§4.5; headers without a chunk do not count).
  *
  * @since 0.1.0
  * @category errors
@@ -91,7 +91,7 @@ export class Timeout extends Schema.TaggedError<Timeout>("@protokernel/blazeauth
 }) {
   override get message(): string {
     return this.idle === true
-      ? `${this.usecase}: the stream sent nothing for ${this.millis} ms`
+      ? `${this.usecase}: the stream sent no data for ${this.millis} ms`
       : `${this.usecase}: no response within ${this.millis} ms`
   }
 }
