@@ -381,4 +381,33 @@ describe.concurrent("protokernel blazeauth download", () => {
     expect(lines(result.stderr)).toEqual([expect.stringMatching(/^download failed: cannot write /)])
     expect(readdirSync(directory)).toEqual([])
   })
+
+  it("an --out that is a directory: refused before downloading, one stderr line, exit 1", async (context) => {
+    const { file } = fixtures(context, 10)
+    const server = await serve(context, file)
+    const directory = outDirectory(context)
+    const result = await runToEnd(
+      context,
+      download(server.url, ["--license", license, "--file", "big.bin", "--out", directory])
+    )
+    expect(result.code).toBe(1)
+    expect(lines(result.stderr)).toEqual([`download failed: cannot write ${directory}: it is a directory`])
+    expect(readdirSync(directory)).toEqual([])
+  })
+
+  it("--max-bytes: a larger file fails at once naming the limit, exit 1, nothing written", async (context) => {
+    const { file } = fixtures(context, MiB)
+    const server = await serve(context, file)
+    const directory = outDirectory(context)
+    const out = join(directory, "big.bin")
+    const result = await runToEnd(
+      context,
+      download(server.url, ["--license", license, "--file", "big.bin", "--out", out, "--max-bytes", "1000"])
+    )
+    expect(result.code).toBe(1)
+    expect(lines(result.stderr)).toEqual([
+      `download failed: file too large: big.bin has ${MiB} bytes, the limit is 1000`
+    ])
+    expect(readdirSync(directory)).toEqual([])
+  })
 })

@@ -147,12 +147,30 @@ export interface Options {
    * server's (close 4202); the client only fails with `Timeout` when nothing at all comes back.
    */
   readonly initializeTimeout?: Duration.DurationInput | undefined
-  /** A download with no header for this long fails with `Timeout` and is stopped (§4.5). Default 30 s. */
+  /**
+   * A download that receives no bytes for this long fails with `Timeout` and is stopped (§4.5).
+   * Default 30 s. Only data moves it on: headers without a chunk do not.
+   */
   readonly transferIdleTimeout?: Duration.DurationInput | undefined
   /** Whether `panelEventSubscribe` sends its request. Default false: it resolves locally, using no id. */
   readonly sendPanelEventSubscribe?: boolean | undefined
   /** Largest `chunk_size` a type-8 header may announce; above it is a protocol violation. Default 16 MiB. */
   readonly maxChunkSize?: number | undefined
+  /**
+   * Largest text message accepted, in UTF-8 bytes; a larger one closes the connection with 1009 and
+   * fails every pending call with `MessageTooBig`. Default 1 MiB: the largest reply the spec allows
+   * (a 16000-character variable, escaped) stays far below it, and a hostile server cannot make the
+   * client hold a reply of many megabytes. Binary download frames are bounded by `maxChunkSize`
+   * instead, and no message larger than both limits is read at all.
+   */
+  readonly maxTextMessageBytes?: number | undefined
+  /**
+   * Intermediate type-8 headers with `chunk_size` 0 accepted in a row, with no binary frame between
+   * them; one more is a protocol violation. Default 16: a correct server sends none (its zero-size
+   * headers end their stream, §4.4), and such headers never move a download's idle timeout on, so
+   * they cannot keep a download alive for ever.
+   */
+  readonly maxEmptyHeaders?: number | undefined
   /**
    * Bytes a download buffers for its consumer; while the buffer is full the client stops reading the
    * socket. At least one chunk is always accepted. Default 2 MiB.
@@ -284,11 +302,14 @@ export interface Client {
    * Downloads a protected file into `path`: the bytes go to a temporary file next to it, which is
    * renamed to `path` once the whole file is verified; on any failure it is removed and `path` is left
    * untouched. Emits the progress as the bytes are written (`position` counts bytes written), and a
-   * last element once `path` is in place: the only one with the verified `fileChecksum`.
+   * last element once `path` is in place: the only one with the verified `fileChecksum`. A `path`
+   * that could never be written (missing or read-only directory, or a directory itself) fails with
+   * `DownloadFileError` before anything is downloaded.
    */
   readonly downloadToFile: (
     filename: string,
-    path: string
+    path: string,
+    options?: Download.Options | undefined
   ) => Stream.Stream<
     Download.Progress,
     ClientError.TransferError | ClientError.DownloadFileError,

@@ -47,6 +47,22 @@ export class ProtocolViolation extends Schema.TaggedError<ProtocolViolation>(
 }
 
 /**
+ * The server sent a text message larger than `limit` bytes (`Options.maxTextMessageBytes`); the client
+ * closed with 1009 and every pending call failed. Terminal, like a protocol violation.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MessageTooBig extends Schema.TaggedError<MessageTooBig>("@protokernel/blazeauth/MessageTooBig")(
+  "MessageTooBig",
+  { bytes: Schema.Number, limit: Schema.Number }
+) {
+  override get message(): string {
+    return `message too big: a text message of ${this.bytes} bytes, the client limit is ${this.limit}`
+  }
+}
+
+/**
  * A response that matched a call had a field of the wrong type, out of range, or missing although
  * the status requires it. Only that call fails.
  *
@@ -63,7 +79,7 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>(
 
 /**
  * No response within the request timeout (a late response is dropped), or, with `idle`, a download
- * whose stream sent no header for that long (§4.5).
+ * whose stream sent no data for that long (§4.5; headers without a chunk do not count).
  *
  * @since 0.1.0
  * @category errors
@@ -75,7 +91,7 @@ export class Timeout extends Schema.TaggedError<Timeout>("@protokernel/blazeauth
 }) {
   override get message(): string {
     return this.idle === true
-      ? `${this.usecase}: the stream sent nothing for ${this.millis} ms`
+      ? `${this.usecase}: the stream sent no data for ${this.millis} ms`
       : `${this.usecase}: no response within ${this.millis} ms`
   }
 }
@@ -173,6 +189,24 @@ export class FileChecksumMismatch extends Schema.TaggedError<FileChecksumMismatc
 }
 
 /**
+ * A download announced (`file_size`) or sent more bytes than its `maxFileBytes` allows; the stream was
+ * stopped before any byte past the limit was delivered. `fileSize` is the size announced, if any.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FileTooLarge extends Schema.TaggedError<FileTooLarge>("@protokernel/blazeauth/FileTooLarge")(
+  "FileTooLarge",
+  { filename: Schema.String, fileSize: Schema.optional(Schema.Number), limit: Schema.Number }
+) {
+  override get message(): string {
+    return this.fileSize === undefined
+      ? `file too large: ${this.filename} goes past the limit of ${this.limit} bytes`
+      : `file too large: ${this.filename} has ${this.fileSize} bytes, the limit is ${this.limit}`
+  }
+}
+
+/**
  * Writing a downloaded file failed (temporary file, write, or the final rename). No partial file is
  * left at the destination.
  *
@@ -194,7 +228,7 @@ export class DownloadFileError extends Schema.TaggedError<DownloadFileError>(
  * @since 0.1.0
  * @category errors
  */
-export type TransferError = CallError | TransferIntegrityError | FileChecksumMismatch
+export type TransferError = CallError | TransferIntegrityError | FileChecksumMismatch | FileTooLarge
 
 /**
  * Any error of a client call. `ConnectError` is why a client that could not reconnect ended.
@@ -205,6 +239,7 @@ export type TransferError = CallError | TransferIntegrityError | FileChecksumMis
 export type CallError =
   | StatusError
   | ProtocolViolation
+  | MessageTooBig
   | MalformedResponse
   | Timeout
   | PingTimeout

@@ -45,6 +45,13 @@ export interface Progress {
 export interface Options {
   /** First byte to download (default 0). Only a download from 0 can check the whole file's checksum. */
   readonly offset?: number | undefined
+  /**
+   * The largest file accepted, in bytes. A header announcing a larger `file_size`, or a chunk that
+   * would go past the limit, fails the download with `FileTooLarge` before any of its bytes is
+   * delivered, and the stream is stopped. Default unlimited: the caller knows what size to expect
+   * (`getFileMetadata`), the client does not.
+   */
+  readonly maxFileBytes?: number | undefined
 }
 
 /**

@@ -22,6 +22,24 @@ const temporaryPath = (path: string): string =>
   Path.join(Path.dirname(path), `.${Path.basename(path)}.${Crypto.randomBytes(6).toString("hex")}.part`)
 
 /**
+ * Fails, before anything is downloaded, when `path` could never be written: its directory is missing,
+ * not a directory or not writable, or `path` is a directory.
+ */
+const checkTarget = (fs: FileSystem.FileSystem, path: string): Effect.Effect<void, ClientError.DownloadFileError> => {
+  const refuse = (detail: string) => Effect.fail(new ClientError.DownloadFileError({ path, detail }))
+  const directory = Path.dirname(path)
+  return Effect.gen(function* () {
+    const parent = yield* Effect.option(fs.stat(directory))
+    if (Option.isNone(parent)) return yield* refuse(`the directory ${directory} does not exist`)
+    if (parent.value.type !== "Directory") return yield* refuse(`${directory} is not a directory`)
+    const writable = yield* Effect.isSuccess(fs.access(directory, { writable: true }))
+    if (!writable) return yield* refuse(`the directory ${directory} is not writable`)
+    const target = yield* Effect.option(fs.stat(path))
+    if (Option.isSome(target) && target.value.type === "Directory") return yield* refuse("it is a directory")
+  })
+}
+
+/**
  * Runs `start` (a download, started once the temporary file is open) and writes its bytes into `path`.
  * Emits the progress as the bytes are written (`position` counts bytes written), and a last element
  * once `path` is in place: the only one with the verified `fileChecksum`.
@@ -42,6 +60,7 @@ export const write = <E>(
       const fs = yield* FileSystem.FileSystem
       const fileError = (error: { readonly message: string }) =>
         new ClientError.DownloadFileError({ path, detail: error.message })
+      yield* checkTarget(fs, path)
       const temporary = temporaryPath(path)
       let placed = false
       yield* Effect.addFinalizer(() => (placed ? Effect.void : Effect.ignore(fs.remove(temporary))))

@@ -108,6 +108,8 @@ export interface DownloadOptions {
   readonly progress: Progress.Mode
   /** Failed reconnections in a row before giving up; 0 turns reconnecting off. */
   readonly reconnectAttempts: number
+  /** The largest file accepted (`Download.Options.maxFileBytes`); none: no limit. */
+  readonly maxBytes: Option.Option<number>
 }
 
 /**
@@ -239,7 +241,8 @@ export const download = (options: DownloadOptions): Effect.Effect<void, CliError
       Stream.runForEach((state) => reporter.notice(reconnectingLine(state, options.reconnectAttempts))),
       Effect.forkScoped
     )
-    const last = yield* client.downloadToFile(options.file, options.out).pipe(
+    const limits = { maxFileBytes: Option.getOrUndefined(options.maxBytes) }
+    const last = yield* client.downloadToFile(options.file, options.out, limits).pipe(
       Stream.tap(reporter.update),
       Stream.runLast,
       Effect.mapError(fromDownloadError),

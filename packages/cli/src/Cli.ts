@@ -177,6 +177,10 @@ const blazeauthDownload = Command.make(
     reconnectAttempts: integerWithin("reconnect-attempts", 0, 100).pipe(
       Options.withDefault(Blazeauth.defaultReconnectAttempts),
       Options.withDescription("Failed reconnections in a row before giving up when the connection drops; 0: none.")
+    ),
+    maxBytes: integerWithin("max-bytes", 0, Number.MAX_SAFE_INTEGER).pipe(
+      Options.optional,
+      Options.withDescription("Refuse a file larger than N bytes, before anything is written. Default no limit.")
     )
   },
   Blazeauth.download

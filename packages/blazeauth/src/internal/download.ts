@@ -97,6 +97,7 @@ interface Held {
   readonly offset: number
   readonly fileSize: number | undefined
   readonly fileDigest: Crypto.Hash | undefined
+  readonly maxFileBytes: number
 }
 
 /**
@@ -111,12 +112,20 @@ export const start = (
 ): Effect.Effect<Download.Download, ClientError.TransferError, Scope.Scope> =>
   Effect.suspend(() => {
     const offset = options?.offset ?? 0
-    return Either.match(Transfer.checkOffset(offset), {
-      onLeft: (detail) => Effect.fail(invalid("offset")(detail)),
+    const maxFileBytes = options?.maxFileBytes ?? Number.POSITIVE_INFINITY
+    const checked = Either.mapLeft(Transfer.checkOffset(offset), invalid("offset")).pipe(
+      Either.flatMap(() =>
+        maxFileBytes === Number.POSITIVE_INFINITY
+          ? Either.right(maxFileBytes)
+          : Either.mapLeft(Transfer.checkOffset(maxFileBytes), invalid("maxFileBytes"))
+      )
+    )
+    return Either.match(checked, {
+      onLeft: Effect.fail,
       onRight: () =>
         run(
           connections,
-          { filename, offset, fileSize: undefined, fileDigest: Continuation.fresh(offset) },
+          { filename, offset, fileSize: undefined, fileDigest: Continuation.fresh(offset), maxFileBytes },
           { _tag: "TransferFile", filename, offset }
         )
     })
@@ -134,7 +143,8 @@ export const resume = (
         filename: stopped.filename,
         offset: stopped.offset,
         fileSize: Option.getOrUndefined(stopped.fileSize),
-        fileDigest: Continuation.fileDigest(stopped.continuation)
+        fileDigest: Continuation.fileDigest(stopped.continuation),
+        maxFileBytes: Number.POSITIVE_INFINITY
       },
       Option.match(stopped.resumeToken, {
         onNone: () => ({ _tag: "TransferFile", filename: stopped.filename, offset: stopped.offset }),
@@ -169,6 +179,7 @@ const run = (
       started: yield* Deferred.make<void, ClientError.TransferError>(),
       scope: yield* Effect.scope,
       fileDigest: held.fileDigest,
+      maxFileBytes: held.maxFileBytes,
       phase: "running",
       position: held.offset,
       fileSize: held.fileSize,

@@ -19,6 +19,8 @@ export const defaults = {
   initializeTimeout: Duration.seconds(30),
   transferIdleTimeout: Duration.seconds(30),
   maxChunkSize: 16 * 1024 * 1024,
+  maxTextMessageBytes: 1024 * 1024,
+  maxEmptyHeaders: 16,
   downloadBufferBytes: 2 * 1024 * 1024,
   reconnect: { initialDelay: Duration.seconds(1), maxDelay: Duration.seconds(30), jitter: 0.2 }
 } as const
@@ -38,6 +40,8 @@ export interface Config {
   readonly transferIdleTimeoutMillis: number
   readonly sendPanelEventSubscribe: boolean
   readonly maxChunkSize: number
+  readonly maxTextMessageBytes: number
+  readonly maxEmptyHeaders: number
   readonly downloadBufferBytes: number
 }
 
@@ -105,6 +109,13 @@ export const fromOptions = (options: Client.Options): Either.Either<Config, Clie
       ),
       sendPanelEventSubscribe: options.sendPanelEventSubscribe === true,
       maxChunkSize: yield* integerOption("maxChunkSize", options.maxChunkSize, defaults.maxChunkSize, 1, 2147483647),
+      maxTextMessageBytes: yield* integerOption(
+        "maxTextMessageBytes",
+        options.maxTextMessageBytes,
+        defaults.maxTextMessageBytes,
+        1
+      ),
+      maxEmptyHeaders: yield* integerOption("maxEmptyHeaders", options.maxEmptyHeaders, defaults.maxEmptyHeaders, 0),
       downloadBufferBytes: yield* integerOption(
         "downloadBufferBytes",
         options.downloadBufferBytes,

@@ -71,6 +71,8 @@ export interface Shared {
 interface Binding {
   readonly length: number
   readonly sink: Handler["onBinary"]
+  /** The stream whose idle timeout the frame moves on (data is the only progress, §4.5). */
+  readonly stream: bigint | undefined
 }
 
 /** One open connection and everything its handlers read and change. */
@@ -92,6 +94,8 @@ export interface Connection {
   endError: ClientError.CallError | undefined
   nextId: bigint
   binding: Binding | undefined
+  /** Intermediate headers without a chunk since the last binary frame (`Config.maxEmptyHeaders`). */
+  emptyHeaders: number
 }
 
 /**
@@ -104,7 +108,10 @@ export const open = (
   shared: Shared
 ): Effect.Effect<Connection, Transport.ConnectError, Scope.Scope> =>
   Effect.gen(function* () {
-    const transport = yield* connector.connect(config.url)
+    // No message above both limits is read at all; text is held to its own, smaller, limit on arrival.
+    const transport = yield* connector.connect(config.url, {
+      maxMessageBytes: Math.max(config.maxChunkSize, config.maxTextMessageBytes)
+    })
     const pending = new Map<bigint, Handler>()
     const connection: Connection = {
       config,
@@ -118,7 +125,8 @@ export const open = (
       keepalive: undefined,
       endError: undefined,
       nextId: 1n,
-      binding: undefined
+      binding: undefined,
+      emptyHeaders: 0
     }
     yield* Effect.addFinalizer(() => closeOnExit(connection))
     yield* transport
@@ -183,6 +191,25 @@ const violate = (connection: Connection, detail: string) =>
       connection.transport.close(1002, `protocol violation: ${detail}`)
     )
   )
+
+/** Closes with 1009 and fails every pending call with `MessageTooBig`. */
+const tooBig = (connection: Connection, bytes: number) =>
+  Effect.zipRight(
+    Effect.logWarning(`message too big: ${bytes} bytes`),
+    endWith(
+      connection,
+      new ClientError.MessageTooBig({ bytes, limit: connection.config.maxTextMessageBytes }),
+      connection.transport.close(CloseCode.codes.messageTooBig, "message too big")
+    )
+  )
+
+/** The UTF-8 size of `text` when it is above `limit`, without counting the common short message. */
+const sizeAbove = (text: string, limit: number): number | undefined => {
+  // A UTF-16 unit takes 1 to 3 UTF-8 bytes (a surrogate pair 4 for 2 units).
+  if (text.length * 3 <= limit) return undefined
+  const bytes = Buffer.byteLength(text, "utf8")
+  return bytes > limit ? bytes : undefined
+}
 
 /** A request timed out: its handler leaves the table with `Timeout` (a late response is dropped). */
 const expire = (pending: Map<bigint, Handler>, id: bigint): Effect.Effect<void> => {
@@ -340,6 +367,8 @@ const faultDetail = (error: Envelope.EnvelopeError): string =>
 const onFrame = (connection: Connection, frame: Transport.Frame): Effect.Effect<void> | undefined => {
   if (connection.endError !== undefined) return undefined
   if (typeof frame !== "string") return onBinaryFrame(connection, frame)
+  const oversize = sizeAbove(frame, connection.config.maxTextMessageBytes)
+  if (oversize !== undefined) return tooBig(connection, oversize)
   if (connection.binding !== undefined) {
     return violate(connection, `text frame while a binary frame of ${connection.binding.length} bytes is pending`)
   }
@@ -356,6 +385,8 @@ const onBinaryFrame = (connection: Connection, frame: Uint8Array): Effect.Effect
     return violate(connection, `binary frame of ${frame.byteLength} bytes, expected ${expected.length}`)
   }
   connection.binding = undefined
+  connection.emptyHeaders = 0
+  if (expected.stream !== undefined) moveIdleOn(connection, expected.stream)
   const wait = expected.sink === undefined ? undefined : expected.sink(frame)
   return wait === undefined ? undefined : stall(connection, wait)
 }
@@ -375,8 +406,32 @@ const chunkSizeOf = (connection: Connection, envelope: Envelope.Envelope): numbe
 }
 
 /** Any type-8 message with a chunk binds the next binary frame, whatever else is wrong with it (§4.5). */
-const bindNext = (connection: Connection, chunk: number, sink: Binding["sink"]): void => {
-  if (chunk > 0) connection.binding = { length: chunk, sink }
+const bindNext = (
+  connection: Connection,
+  chunk: number,
+  sink: Binding["sink"],
+  stream: bigint | undefined = undefined
+): void => {
+  if (chunk > 0) connection.binding = { length: chunk, sink, stream }
+}
+
+/** Data arrived for a stream: its idle timeout starts over (headers alone never move it on). */
+const moveIdleOn = (connection: Connection, id: bigint): void => {
+  const handler = connection.pending.get(id)
+  if (handler === undefined || !handler.streaming || handler.timeout === undefined) return
+  connection.sweeper.unsafeAdd(id, connection.clock.unsafeCurrentTimeMillis() + handler.timeout, {
+    idle: handler.timeout
+  })
+}
+
+/**
+ * An intermediate header without a chunk moves nothing forward: a run of them longer than
+ * `maxEmptyHeaders` is a server that keeps a stream alive without sending it.
+ */
+const isEmptyHeader = (envelope: Envelope.Envelope, chunk: number): boolean => {
+  if (chunk !== 0 || envelope.type !== Usecase.TransferFile.type) return false
+  const status = envelope.payload["status"]
+  return status === undefined || status === 0
 }
 
 /** Handles a message; an Effect only when there is something to wait for (the hot paths return none). */
@@ -411,10 +466,15 @@ const onEnvelope = (
       malformed(handler.usecase, `a response of type ${envelope.type} answered a type-${handler.type} request`)
     )
   }
-  bindNext(connection, chunk, handler.onBinary)
-  // Every header moves a stream's idle timeout on.
-  if (handler.streaming && handler.timeout !== undefined) {
-    connection.sweeper.unsafeAdd(id.value, receivedAt + handler.timeout, { idle: handler.timeout })
+  bindNext(connection, chunk, handler.onBinary, handler.streaming ? id.value : undefined)
+  if (handler.streaming && isEmptyHeader(envelope, chunk)) {
+    connection.emptyHeaders++
+    if (connection.emptyHeaders > connection.config.maxEmptyHeaders) {
+      return violate(
+        connection,
+        `more than ${connection.config.maxEmptyHeaders} type-8 headers in a row without a chunk`
+      )
+    }
   }
   const step = handler.onMessage(envelope, receivedAt)
   if (step === true) {

@@ -64,7 +64,7 @@ export const make = (lifecycle: Lifecycle.Lifecycle, close: Effect.Effect<void>)
     resume: (stopped) => DownloadImpl.resume(connections, stopped),
     download: (filename, options) =>
       Stream.unwrapScoped(Effect.map(start(filename, options), (download) => download.bytes)),
-    downloadToFile: (filename, path) => DownloadFile.write(start(filename), path),
+    downloadToFile: (filename, path, options) => DownloadFile.write(start(filename, options), path),
     ping: Lifecycle.perform(lifecycle, Usecase.Ping, (session) => Keepalive.ping(session.connection)),
     latestRtt: Ref.get(lifecycle.latestRtt),
     createAccount: method(lifecycle, table.createAccount),

@@ -1,6 +1,6 @@
 /**
  * Downloads on one connection (§4): stream requests registered with a handler that takes every header
- * under their id (the idle timeout moves on with each), and `stop_file_transfer`.
+ * under their id (the idle timeout moves on with each chunk of data), and `stop_file_transfer`.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

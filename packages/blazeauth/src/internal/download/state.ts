@@ -61,6 +61,8 @@ export interface State {
   /** The download's scope: the fiber awaiting the next session runs in it. */
   readonly scope: Scope.Scope
   readonly fileDigest: Crypto.Hash | undefined
+  /** `Download.Options.maxFileBytes`; infinite when unlimited. */
+  readonly maxFileBytes: number
   phase: Phase
   /** Bytes of the file held, counted from offset 0. */
   position: number

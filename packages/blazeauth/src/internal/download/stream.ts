@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as ClientError from "../../ClientError.js"
+import * as ClientError from "../../ClientError.js"
 import * as Status from "../../Status.js"
 import * as Transfer from "../../Transfer.js"
 import * as Usecase from "../../Usecase.js"
@@ -100,6 +100,9 @@ export const segmentOnHeader = (state: State, segment: Segment, payload: Payload
     segment.transferId = header.transfer_id
     state.transferId = header.transfer_id
     state.pendingToken = Option.none()
+    // A file too large fails the start itself, as a rejection would.
+    const tooLarge = checkLimit(state, segment, header, header.file_size)
+    if (tooLarge !== undefined) return tooLarge
     Deferred.unsafeDone(state.started, Exit.void)
   }
   const checked = Transfer.checkHeader(
@@ -113,6 +116,8 @@ export const segmentOnHeader = (state: State, segment: Segment, payload: Payload
     header
   )
   if (Either.isLeft(checked)) return segmentViolated(state, segment, checked.left)
+  const tooLarge = checkLimit(state, segment, header, checked.right)
+  if (tooLarge !== undefined) return tooLarge
   if (header.file_size !== undefined) {
     segment.fileSize = header.file_size
     state.fileSize = header.file_size
@@ -127,6 +132,24 @@ export const segmentOnHeader = (state: State, segment: Segment, payload: Payload
   if (terminal) segmentOnTerminal(state, segment, header)
   return terminal
 }
+
+/**
+ * `maxFileBytes`, checked on every header before its chunk is read: nothing past the limit reaches
+ * the consumer (or the disk). Undefined when the header is within it.
+ */
+const checkLimit = (
+  state: State,
+  segment: Segment,
+  header: Transfer.Header,
+  fileSize: number | undefined
+): Done | undefined =>
+  (fileSize ?? 0) > state.maxFileBytes || header.offset + header.chunk_size > state.maxFileBytes
+    ? segmentFailed(
+        state,
+        segment,
+        new ClientError.FileTooLarge({ filename: state.filename, fileSize, limit: state.maxFileBytes })
+      )
+    : undefined
 
 /** A first header that is terminal with an error status: a rejection (§4.5). */
 const segmentOnRejection = (state: State, segment: Segment, status: Status.Status, header: Transfer.Header): Done => {
