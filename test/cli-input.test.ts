@@ -80,4 +80,53 @@ describe.concurrent("protokernel command line input", () => {
     expect(result.code).toBe(0)
     expect(server.pings.count).toBe(3)
   })
+
+  it.for<readonly [string, string, string]>([
+    ["not base64", "not*base64!", "invalid --key: access key is not valid base64"],
+    ["empty", "====", "invalid --key: access key is not valid base64"],
+    ["too long", randomBytes(128).toString("base64"), "invalid --key: access key is 128 bytes; rwws allows at most 127"]
+  ])("rwws connect with a key that is %s: exit 2, one line naming the problem", async ([, key, message], context) => {
+    const result = await runToEnd(context, ["rwws", "connect", "ws://127.0.0.1:9/api/ws", "--key", key])
+    expect(lines(result.stderr)).toEqual([message])
+    expect(result.stdout).toBe("")
+    expect(result.code).toBe(2)
+  })
+
+  it.for<readonly [string, string, string]>([
+    ["rwws", "not a url", 'invalid url "not a url": not a URL'],
+    [
+      "rwws",
+      "http://127.0.0.1:9/api/ws",
+      'invalid url "http://127.0.0.1:9/api/ws": the scheme must be ws: or wss:, not http:'
+    ],
+    ["blazeauth", "127.0.0.1:9", 'invalid url "127.0.0.1:9": not a URL'],
+    [
+      "blazeauth",
+      "https://127.0.0.1:9",
+      'invalid url "https://127.0.0.1:9": the scheme must be ws: or wss:, not https:'
+    ]
+  ])("%s: the url %j is a usage error: exit 2, one line", async ([protocol, url, message], context) => {
+    const args =
+      protocol === "rwws"
+        ? ["rwws", "connect", url, "--key", newKey()]
+        : [
+            "blazeauth",
+            "download",
+            url,
+            "--api-key",
+            "K",
+            "--client-id",
+            "desktop",
+            "--license",
+            "L",
+            "--file",
+            "f",
+            "--out",
+            "/nonexistent/f"
+          ]
+    const result = await runToEnd(context, args)
+    expect(lines(result.stderr)).toEqual([expect.stringContaining(message)])
+    expect(result.stdout).toBe("")
+    expect(result.code).toBe(2)
+  })
 })

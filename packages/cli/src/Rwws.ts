@@ -18,6 +18,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
+import * as Input from "./Input.js"
 
 /**
  * Options of `rwws serve`. Deadlines left out take the spec's values (auth 30 s, ping 30 s + 2 s).
@@ -129,7 +130,7 @@ export const serve = (options: ServeOptions): Effect.Effect<never, CliError.CliE
 const keepaliveInterval = Duration.seconds(30)
 
 /**
- * Connects without reconnecting, sends exactly `count` Pings, one every `pingInterval`, prints
+ * Checks the URL and the key first (a bad one is a usage error), then connects without reconnecting, sends exactly `count` Pings, one every `pingInterval`, prints
  * `pong <unix-millis>` for each of their Pongs, then closes with 1000. Counting Pings rather than Pongs
  * keeps the count exact when a server answers several Pings in one message. A close from the server
  * fails with `closed <code> <reason>`.
@@ -139,9 +140,11 @@ const keepaliveInterval = Duration.seconds(30)
  */
 export const connect = (options: ConnectOptions): Effect.Effect<void, CliError.CliError> =>
   Effect.gen(function* () {
+    const url = yield* Input.serverUrl(options.url)
+    const key = yield* Input.accessKey(options.key, "--key")
     const client = yield* Client.make({
-      url: options.url,
-      accessKey: options.key,
+      url,
+      accessKey: key,
       pingInterval: keepaliveInterval,
       reconnect: false
     })
@@ -155,4 +158,8 @@ export const connect = (options: ConnectOptions): Effect.Effect<void, CliError.C
     // A close from the server ends the run at once, not at the next Ping.
     yield* Effect.raceFirst(pinging, Effect.zipRight(client.awaitEnd, Effect.never))
     yield* client.close
-  }).pipe(Effect.scoped, Effect.provide(WsTransport.layerConnector), Effect.mapError(fromClientError))
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(WsTransport.layerConnector),
+    Effect.mapError((error) => (CliError.isCliError(error) ? error : fromClientError(error)))
+  )
