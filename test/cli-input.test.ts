@@ -4,6 +4,9 @@
  * text, TLS mismatches and incomplete fixtures. Real sockets on 127.0.0.1 only.
  */
 import { randomBytes } from "node:crypto"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it, type TestContext } from "vitest"
 import { WebSocketServer } from "ws"
 import { lines, runToEnd } from "./support/cli.js"
@@ -126,6 +129,19 @@ describe.concurrent("protokernel command line input", () => {
           ]
     const result = await runToEnd(context, args)
     expect(lines(result.stderr)).toEqual([expect.stringContaining(message)])
+    expect(result.stdout).toBe("")
+    expect(result.code).toBe(2)
+  })
+
+  it("blazeauth serve refuses fixtures missing a required field: exit 2, one line naming the field", async (context) => {
+    const directory = mkdtempSync(join(tmpdir(), "protokernel-fixtures-"))
+    const file = join(directory, "fixtures.json")
+    writeFileSync(
+      file,
+      JSON.stringify({ applications: [{ api_key: "K-1", name: "A", licenses: [{ levels: ["pro"] }] }] })
+    )
+    const result = await runToEnd(context, ["blazeauth", "serve", "--port", "0", "--fixtures", file])
+    expect(lines(result.stderr)).toEqual(["invalid fixtures: applications[0].licenses[0].key: is missing"])
     expect(result.stdout).toBe("")
     expect(result.code).toBe(2)
   })
