@@ -175,6 +175,23 @@ export class FixturesError extends Schema.TaggedError<FixturesError>("@protokern
 
 const base64 = /^[A-Za-z0-9+/]*={0,2}$/
 
+/** `["applications", 0, "licenses", 0, "key"]` → `applications[0].licenses[0].key`. */
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path
+    .map((segment, i) => (typeof segment === "number" ? `[${segment}]` : `${i === 0 ? "" : "."}${String(segment)}`))
+    .join("")
+
+/**
+ * One line for a document that does not fit the schema: the first problem, at the path of the field
+ * (`applications[0].licenses[0].key: is missing`).
+ */
+const describeParseError = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined) return "does not match the fixtures format"
+  const message = issue.message.split("\n", 1)[0] ?? ""
+  return issue.path.length === 0 ? message : `${formatPath(issue.path)}: ${message}`
+}
+
 /**
  * Checks a fixtures value and resolves its files; `path`s are taken relative to `baseDirectory`.
  *
@@ -184,7 +201,7 @@ const base64 = /^[A-Za-z0-9+/]*={0,2}$/
 export const decode = (input: unknown, baseDirectory = "."): Effect.Effect<Fixtures, FixturesError> =>
   Effect.gen(function* () {
     const document = yield* Schema.decodeUnknown(FixturesDocument)(input).pipe(
-      Effect.mapError((error) => new FixturesError({ detail: ParseResult.TreeFormatter.formatErrorSync(error) }))
+      Effect.mapError((error) => new FixturesError({ detail: describeParseError(error) }))
     )
     const names = new Set<string>()
     const keys = new Set<string>()

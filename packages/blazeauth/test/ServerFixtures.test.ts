@@ -57,6 +57,22 @@ describe("Fixtures.decode", () => {
     })
   )
 
+  it.effect("a missing required field is refused in one line that names it by its path", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{ applications: [app({ licenses: [{ levels: ["pro"] }] })] }, "applications[0].licenses[0].key: is missing"],
+        [{ applications: [app({ accounts: [{ login: "u" }] })] }, "applications[0].accounts[0].password: is missing"],
+        [{ applications: [app({ variables: [{ name: "v" }] })] }, "applications[0].variables[0].content: is missing"],
+        [{ applications: [{ api_key: "K-1" }] }, "applications[0].name: is missing"],
+        [{}, "applications: is missing"]
+      ]
+      for (const [input, detail] of cases) {
+        const error = yield* Effect.flip(Fixtures.decode(input))
+        assert.strictEqual(error.message, `invalid fixtures: ${detail}`)
+      }
+    })
+  )
+
   it.effect("refuses duplicates, applications without keys, bad base64 and wrong shapes", () =>
     Effect.gen(function* () {
       yield* refused({ applications: [app({}), app({ api_key: "K-2" })] }, "duplicate application name A")

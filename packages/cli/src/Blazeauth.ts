@@ -21,6 +21,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as CliError from "./CliError.js"
+import * as Input from "./Input.js"
 import * as Progress from "./Progress.js"
 
 /**
@@ -225,10 +226,11 @@ export const hashFile = (
  */
 export const download = (options: DownloadOptions): Effect.Effect<void, CliError.CliError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
+    const url = yield* Input.serverUrl(options.url)
     const auth = yield* authorization(options)
     const output = yield* Progress.stderr
     const client = yield* Client.make({
-      url: options.url,
+      url,
       apiKey: options.apiKey,
       clientId: options.clientId,
       auth,

@@ -204,9 +204,29 @@ export const bar = (done: number, width: number): string => {
 }
 
 /**
+ * The width to draw for when a terminal reports none or 0 columns (some do, e.g. over a serial line or
+ * in containers without a size): the classic 80.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const fallbackColumns = 80
+
+/**
+ * The usable width of a terminal from what it reports: `fallbackColumns` when it reports nothing, 0 or
+ * less, since a bar squeezed into no room would draw nothing at all.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const terminalColumns = (reported: number | undefined): number =>
+  reported !== undefined && Number.isFinite(reported) && reported > 0 ? reported : fallbackColumns
+
+/**
  * The line of a terminal's progress bar, at most `columns - 1` characters (so it never wraps):
  * `client.bin [#####-----]  42%  1.7 MiB / 4.0 MiB  1.2 MiB/s  ETA 0:02`. `done` shows the total
  * time instead of the ETA. On narrow terminals the bar goes first, then the ETA, the rate and the sizes.
+ * A width of 0 (or less) means the terminal did not say: see `terminalColumns`.
  *
  * @since 0.1.0
  * @category formatting
@@ -215,7 +235,7 @@ export const renderBar = (snapshot: Snapshot, columns: number, done = false): st
   const tail = done ? `in ${formatElapsed(snapshot.elapsedMillis)}` : `ETA ${formatEta(eta(snapshot))}`
   const parts = [percentPart(snapshot), sizePart(snapshot), ratePart(snapshot), tail].filter((part) => part !== "")
   const stats = parts.join("  ")
-  const room = Math.max(0, columns - 1)
+  const room = terminalColumns(columns) - 1
   // The bar's width is set by the widest numbers, so that it does not move while they change.
   const widest = Option.match(snapshot.fileSize, {
     onNone: () => "1023.9 KiB  1023.9 KiB/s  ETA --:--",
@@ -337,7 +357,7 @@ export interface Output {
  */
 export const stderr: Effect.Effect<Output> = Effect.sync(() => ({
   isTTY: process.stderr.isTTY === true,
-  columns: process.stderr.columns ?? 80,
+  columns: terminalColumns(process.stderr.columns),
   write: (text: string) =>
     Effect.sync(() => {
       process.stderr.write(text)

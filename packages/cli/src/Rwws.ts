@@ -15,8 +15,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as CliError from "./CliError.js"
+import * as Input from "./Input.js"
 
 /**
  * Options of `rwws serve`. Deadlines left out take the values of docs/rwws.md (auth 30 s, ping 30 s + 2 s).
@@ -125,25 +127,42 @@ export const serve = (options: ServeOptions): Effect.Effect<never, CliError.CliE
 }
 
 /**
- * Connects without reconnecting, prints `pong <unix-millis>` for each of the first `count` Pongs that
- * answer the client's Pings, then closes with 1000. A close from the server fails with
- * `closed <code> <reason>`.
+ * The longest interval the client's own keepalive may use (spec: a Ping at least every 30 s). `connect`
+ * sends its Pings by hand, so the keepalive only pings when a run outlasts it.
+ */
+const keepaliveInterval = Duration.seconds(30)
+
+/**
+ * Checks the URL and the key first (a bad one is a usage error), then connects without reconnecting, sends exactly `count` Pings, one every `pingInterval`, prints
+ * `pong <unix-millis>` for each of their Pongs, then closes with 1000. Counting Pings rather than Pongs
+ * keeps the count exact when a server answers several Pings in one message. A close from the server
+ * fails with `closed <code> <reason>`.
  *
  * @since 0.1.0
  * @category programs
  */
 export const connect = (options: ConnectOptions): Effect.Effect<void, CliError.CliError> =>
   Effect.gen(function* () {
+    const url = yield* Input.serverUrl(options.url)
+    const key = yield* Input.accessKey(options.key, "--key")
     const client = yield* Client.make({
-      url: options.url,
-      accessKey: options.key,
-      pingInterval: options.pingInterval,
+      url,
+      accessKey: key,
+      pingInterval: keepaliveInterval,
       reconnect: false
     })
-    yield* client.pongs.pipe(
-      Stream.filter((pong) => pong.source === "ping"),
+    yield* client.awaitAuthenticated
+    const pinging = Stream.fromSchedule(Schedule.fixed(options.pingInterval)).pipe(
       Stream.take(options.count),
+      // Pongs come back in Ping order, so printing in Ping order prints them as they arrive.
+      Stream.mapEffect(() => client.ping, { concurrency: "unbounded" }),
       Stream.runForEach((pong) => Console.log(pongLine(pong)))
     )
+    // A close from the server ends the run at once, not at the next Ping.
+    yield* Effect.raceFirst(pinging, Effect.zipRight(client.awaitEnd, Effect.never))
     yield* client.close
-  }).pipe(Effect.scoped, Effect.provide(WsTransport.layerConnector), Effect.mapError(fromClientError))
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(WsTransport.layerConnector),
+    Effect.mapError((error) => (CliError.isCliError(error) ? error : fromClientError(error)))
+  )

@@ -15,6 +15,9 @@ export * as CliError from "./CliError.js"
 export * as Demo from "./Demo.js"
 
 /** @since 0.1.0 */
+export * as Input from "./Input.js"
+
+/** @since 0.1.0 */
 export * as Progress from "./Progress.js"
 
 /** @since 0.1.0 */

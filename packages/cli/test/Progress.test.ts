@@ -118,6 +118,15 @@ describe("Progress formatting", () => {
     assert.strictEqual(Progress.bar(2, 6), "[####]")
   })
 
+  it("renderBar on a terminal that reports 0 columns draws for 80", () => {
+    const halfway = snapshot({ position: 2 * MiB, elapsedMillis: 2000 })
+    assert.strictEqual(Progress.renderBar(halfway, 0), Progress.renderBar(halfway, 80))
+    assert.match(Progress.renderBar(halfway, 0), /^client\.bin \[#+-+\]  50%/)
+    assert.strictEqual(Progress.terminalColumns(0), 80)
+    assert.strictEqual(Progress.terminalColumns(undefined), 80)
+    assert.strictEqual(Progress.terminalColumns(132), 132)
+  })
+
   it("renderBar fits the terminal: a bar when there is room, none on a narrow one, never a wrap", () => {
     const halfway = snapshot({ position: 2 * MiB, elapsedMillis: 2000 })
     const wide = Progress.renderBar(halfway, 100)
