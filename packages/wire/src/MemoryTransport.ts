@@ -53,8 +53,8 @@ const unsafeMemoryPair = (options: ConnectionOptions | undefined): readonly [Tra
     pause: () => {},
     resume: () => {}
   })
-  sides.push(Endpoint.unsafeMake(driver(0), Acceptor.endpointOptions("127.0.0.1", options)))
-  sides.push(Endpoint.unsafeMake(driver(1), Acceptor.endpointOptions("127.0.0.1", options)))
+  sides.push(Endpoint.unsafeMake(driver(0), Acceptor.endpointOptions("127.0.0.1", options, "client")))
+  sides.push(Endpoint.unsafeMake(driver(1), Acceptor.endpointOptions("127.0.0.1", options, "server")))
   return [sides[0]!.transport, sides[1]!.transport]
 }
 

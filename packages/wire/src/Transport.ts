@@ -113,6 +113,11 @@ export interface Transport {
   readonly closed: Effect.Effect<CloseError>
   /** Whether frames may still be sent: no close was started or received. */
   readonly isOpen: Effect.Effect<boolean>
+  /**
+   * The output not yet handed to the network: messages written whose flush was not reported, and their
+   * bytes. What the send bounds of `ConnectionOptions` compare; always 0 in memory.
+   */
+  readonly unsent: Effect.Effect<{ readonly messages: number; readonly bytes: number }>
   /** The peer's IP address as the socket reports it (`"127.0.0.1"` for in-memory connections). */
   readonly remoteAddress: string
 }
@@ -136,8 +141,27 @@ export interface ConnectionOptions {
   readonly maxMessageBytes?: number | undefined
   /** Messages buffered before reading pauses. Default 64. */
   readonly receiveHighWaterMark?: number | undefined
-  /** Unflushed bytes above which `send` waits. Default 1 MiB. */
+  /**
+   * Unflushed bytes from which `send` waits (and `trySend` declines), and reading pauses when
+   * `pauseReadingWhileSendFull`. Default 1 MiB.
+   */
   readonly sendHighWaterMark?: number | undefined
+  /**
+   * Unflushed messages from which `send` waits (and `trySend` declines), and reading pauses when
+   * `pauseReadingWhileSendFull`. Default 1024. A bound in bytes alone misses a flood of tiny replies: each
+   * queued message costs far more memory than its bytes (an 11-byte Pong about 1 KiB), so 1 MiB of them
+   * would hold some 100 MB.
+   */
+  readonly sendHighWaterMessages?: number | undefined
+  /**
+   * Stop reading from the peer while this side's unflushed output is at either send bound, and read again
+   * once it has drained to half of both: a peer that sends requests without reading the replies is then
+   * pushed back by TCP instead of costing unbounded memory, and replies are queued, never dropped.
+   * Default `true` for server connections, `false` for client ones: when both ends of a connection did
+   * it, two peers each writing faster than the other reads could wait on each other for ever; a client
+   * bounds what it sends itself (`send` waits at the bounds).
+   */
+  readonly pauseReadingWhileSendFull?: boolean | undefined
   /** How long a close waits for the peer's close frame before dropping the connection. Default 5 s. */
   readonly closeTimeout?: Duration.DurationInput | undefined
 }

@@ -69,11 +69,12 @@ const wsDriver = (ws: WS.WebSocket, socket: Socket | undefined): Endpoint.Driver
 const unsafeFromWebSocket = (
   ws: WS.WebSocket,
   socket: Socket | undefined,
-  options: ConnectionOptions | undefined
+  options: ConnectionOptions | undefined,
+  side: "client" | "server"
 ): Endpoint.Endpoint => {
   const endpoint = Endpoint.unsafeMake(
     wsDriver(ws, socket),
-    Acceptor.endpointOptions(socket?.remoteAddress ?? "", options)
+    Acceptor.endpointOptions(socket?.remoteAddress ?? "", options, side)
   )
   ws.on("message", (data: Buffer, isBinary: boolean) => endpoint.onFrame(isBinary ? data : data.toString("utf8")))
   ws.on("close", (code: number, reason: Buffer) => endpoint.onClose(code, reason.toString("utf8")))
@@ -113,7 +114,7 @@ export const connect = (url: string, options?: ConnectOptions): Effect.Effect<Tr
       ws.once("error", onError)
       ws.once("open", () => {
         ws.off("error", onError)
-        resume(Effect.succeed({ ws, endpoint: unsafeFromWebSocket(ws, socket, options) }))
+        resume(Effect.succeed({ ws, endpoint: unsafeFromWebSocket(ws, socket, options, "client") }))
       })
       return Effect.sync(() => ws.terminate())
     }),
@@ -191,7 +192,7 @@ export const makeServer = (
           // Every connection gets its listeners at once, even before any `run` takes it.
           server.on("connection", (ws: WS.WebSocket, request: IncomingMessage) => {
             ws.binaryType = "nodebuffer"
-            Queue.unsafeOffer(pending, unsafeFromWebSocket(ws, request.socket, options).transport)
+            Queue.unsafeOffer(pending, unsafeFromWebSocket(ws, request.socket, options, "server").transport)
           })
           resume(Effect.succeed(server))
         })

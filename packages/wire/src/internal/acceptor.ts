@@ -16,17 +16,22 @@ export const defaults = {
   maxMessageBytes: 100 * 1024 * 1024,
   receiveHighWaterMark: 64,
   sendHighWaterMark: 1024 * 1024,
+  sendHighWaterMessages: 1024,
   closeTimeout: Duration.seconds(5),
   openTimeout: Duration.seconds(10)
 } as const
 
+/** `side` picks the default of `pauseReadingWhileSendFull`: servers pause, clients do not. */
 export const endpointOptions = (
   remoteAddress: string,
-  options: ConnectionOptions | undefined
+  options: ConnectionOptions | undefined,
+  side: "client" | "server"
 ): Endpoint.EndpointOptions => ({
   remoteAddress,
   receiveHighWaterMark: options?.receiveHighWaterMark ?? defaults.receiveHighWaterMark,
   sendHighWaterMark: options?.sendHighWaterMark ?? defaults.sendHighWaterMark,
+  sendHighWaterMessages: options?.sendHighWaterMessages ?? defaults.sendHighWaterMessages,
+  pauseReadingWhileSendFull: options?.pauseReadingWhileSendFull ?? side === "server",
   makeCloseError: (fields) => new CloseError(fields)
 })
 

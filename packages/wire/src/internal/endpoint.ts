@@ -48,6 +48,10 @@ export interface EndpointOptions {
   readonly receiveHighWaterMark: number
   /** Unflushed bytes above which `send` waits for the frame to leave. */
   readonly sendHighWaterMark: number
+  /** Unflushed messages above which `send` waits for the frame to leave. */
+  readonly sendHighWaterMessages: number
+  /** Whether reading pauses while the unflushed output is above either bound (see `ConnectionOptions`). */
+  readonly pauseReadingWhileSendFull: boolean
   readonly makeCloseError: MakeCloseError
 }
 
@@ -72,14 +76,57 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
   const closed = Deferred.unsafeMake<CloseError>(FiberId.none)
   let localClose: { readonly code: number; readonly reason: string } | undefined
   let closeError: CloseError | undefined
+  /** The receive side holds too many frames. */
   let paused = false
+  /** The send side holds too much output: the peer does not read what it asks for. */
+  let sendFull = false
+  /** Whether the driver is paused: while either side is full. */
+  let reading = true
+  /** Frames written whose flush has not been reported yet. */
+  let unflushed = 0
+  const maxMessages = options.sendHighWaterMessages
+  const maxBytes = options.sendHighWaterMark
 
   const bufferedFrames = (): number => Option.getOrElse(mailbox.unsafeSize(), () => 0)
+
+  const syncReading = (): void => {
+    const wanted = !(paused || sendFull) || localClose !== undefined
+    if (wanted === reading) return
+    reading = wanted
+    if (wanted) driver.resume()
+    else driver.pause()
+  }
+
+  const pauseReceive = (): void => {
+    paused = true
+    syncReading()
+  }
 
   const unpause = (): void => {
     if (paused) {
       paused = false
-      driver.resume()
+      syncReading()
+    }
+  }
+
+  const aboveSendBound = (): boolean => unflushed >= maxMessages || driver.buffered() >= maxBytes
+
+  // Reading resumes at half the bounds, so that a peer reading slowly does not toggle it per frame.
+  const onFlushed = (): void => {
+    unflushed--
+    if (sendFull && unflushed <= maxMessages >>> 1 && driver.buffered() <= maxBytes / 2) {
+      sendFull = false
+      syncReading()
+    }
+  }
+
+  /** Every frame goes out here, to count it until its flush. */
+  const write = (frame: Frame, flushed: (error?: Error | null) => void): void => {
+    unflushed++
+    driver.write(frame, flushed)
+    if (!sendFull && options.pauseReadingWhileSendFull && aboveSendBound()) {
+      sendFull = true
+      syncReading()
     }
   }
 
@@ -160,19 +207,25 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
   const send = (frame: Frame): Effect.Effect<void, CloseError> =>
     Effect.suspend(() => {
       if (!driver.canWrite()) return whenClosed
-      if (driver.buffered() < options.sendHighWaterMark) {
-        driver.write(frame, ignoreFlush)
+      if (!aboveSendBound()) {
+        write(frame, onFlushed)
         return Effect.void
       }
-      return Effect.async<void, CloseError>((resume) => {
+      return waitFlushed(frame)
+    })
+
+  const waitFlushed = (frame: Frame): Effect.Effect<void, CloseError> =>
+    Effect.async<void, CloseError>((resume) => {
+      write(frame, (error) => {
+        onFlushed()
         // Node reports a successful write with `null` or `undefined`.
-        driver.write(frame, (error) => resume(error == null ? Effect.void : whenClosed))
+        resume(error == null ? Effect.void : whenClosed)
       })
     })
 
   const trySend = (frame: Frame): boolean => {
-    if (!driver.canWrite() || driver.buffered() >= options.sendHighWaterMark) return false
-    driver.write(frame, ignoreFlush)
+    if (!driver.canWrite() || aboveSendBound()) return false
+    write(frame, onFlushed)
     return true
   }
 
@@ -180,15 +233,13 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     Effect.suspend(() => {
       if (!driver.canWrite()) return whenClosed
       const last = frames.length - 1
-      for (let i = 0; i < last; i++) driver.write(frames[i]!, ignoreFlush)
+      for (let i = 0; i < last; i++) write(frames[i]!, onFlushed)
       if (last < 0) return Effect.void
-      if (driver.buffered() < options.sendHighWaterMark) {
-        driver.write(frames[last]!, ignoreFlush)
+      if (!aboveSendBound()) {
+        write(frames[last]!, onFlushed)
         return Effect.void
       }
-      return Effect.async<void, CloseError>((resume) => {
-        driver.write(frames[last]!, (error) => resume(error == null ? Effect.void : whenClosed))
-      })
+      return waitFlushed(frames[last]!)
     })
 
   const close = (code: number, reason = ""): Effect.Effect<CloseError> =>
@@ -198,7 +249,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
         localClose = { code, reason: CloseReason.truncate(reason) }
         driver.startClose(localClose.code, localClose.reason)
         // A paused reader would never see the peer's close frame.
-        unpause()
+        syncReading()
       }
       return Deferred.await(closed)
     })
@@ -224,6 +275,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     terminate,
     closed: Deferred.await(closed),
     isOpen: Effect.sync(() => closeError === undefined && localClose === undefined && driver.canWrite()),
+    unsent: Effect.sync(() => ({ messages: unflushed, bytes: driver.buffered() })),
     remoteAddress: options.remoteAddress
   }
 
@@ -237,19 +289,13 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
       if (active !== undefined) {
         active.queue.push(frame)
         if (active.busy || active.draining) {
-          if (!paused && active.queue.length - active.next >= options.receiveHighWaterMark) {
-            paused = true
-            driver.pause()
-          }
+          if (!paused && active.queue.length - active.next >= options.receiveHighWaterMark) pauseReceive()
           return
         }
         return drain(active)
       }
       mailbox.unsafeOffer(frame)
-      if (!paused && bufferedFrames() >= options.receiveHighWaterMark) {
-        paused = true
-        driver.pause()
-      }
+      if (!paused && bufferedFrames() >= options.receiveHighWaterMark) pauseReceive()
     },
     onClose: (code, reason) => {
       const makeError = options.makeCloseError
@@ -264,5 +310,3 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     }
   }
 }
-
-const ignoreFlush = (): void => {}
