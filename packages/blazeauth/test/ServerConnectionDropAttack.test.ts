@@ -133,6 +133,7 @@ const observedTransport = (probe: Probe, transport: Transport.Transport): Transp
     return sent
   },
   close: transport.close,
+  unsent: transport.unsent,
   terminate: transport.terminate,
   closed: transport.closed,
   isOpen: transport.isOpen,
