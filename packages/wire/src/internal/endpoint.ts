@@ -70,12 +70,88 @@ export type MakeCloseError = (fields: {
   readonly initiator: "local" | "remote"
 }) => CloseError
 
+/** The receive side of an endpoint, shared by its frame handlers and `receive`. */
+interface ReceiveSide {
+  readonly mailbox: Mailbox.Mailbox<Frame, CloseError>
+  /** The handler of `receive`, once it runs: frames go to it instead of the mailbox. */
+  receiver: Receiver | undefined
+  closeError: CloseError | undefined
+  readonly unpause: () => void
+}
+
+/** Hands queued frames to the receiver until one of them returns a wait, or none is left. */
+const drain = (side: ReceiveSide, active: Receiver): void => {
+  if (active.busy || active.draining) return
+  active.draining = true
+  try {
+    while (active.next < active.queue.length) {
+      const frame = active.queue[active.next]!
+      active.queue[active.next++] = undefined
+      const wait = active.handle(frame)
+      if (wait !== undefined) {
+        active.busy = true
+        active.wait(wait)
+        return
+      }
+    }
+    active.queue = []
+    active.next = 0
+    if (side.closeError !== undefined) active.end(side.closeError)
+    else side.unpause()
+  } finally {
+    active.draining = false
+  }
+}
+
+/** `Transport.receive`: frames already in the mailbox first, then each frame as it arrives. */
+const receiveWith = (
+  side: ReceiveSide,
+  handle: (frame: Frame) => Effect.Effect<void> | undefined
+): Effect.Effect<never, CloseError> =>
+  Effect.flatMap(
+    Effect.zip(Effect.runtime<never>(), side.mailbox.clear.pipe(Effect.orElseSucceed(Chunk.empty))),
+    ([runtime, early]) =>
+      Effect.async<never, CloseError>((resume) => {
+        const run = Runtime.runFork(runtime)
+        let waiting: Fiber.RuntimeFiber<void> | undefined
+        const active: Receiver = {
+          handle,
+          queue: Chunk.toArray(early),
+          next: 0,
+          busy: false,
+          draining: false,
+          wait: (effect) => {
+            const fiber = run(effect)
+            waiting = fiber
+            fiber.addObserver((exit) => {
+              waiting = undefined
+              if (Exit.isFailure(exit)) {
+                side.receiver = undefined
+                return resume(Effect.failCause(exit.cause))
+              }
+              active.busy = false
+              drain(side, active)
+            })
+          },
+          end: (error) => {
+            side.receiver = undefined
+            resume(Effect.fail(error))
+          }
+        }
+        side.receiver = active
+        drain(side, active)
+        return Effect.suspend(() => {
+          if (side.receiver === active) side.receiver = undefined
+          return waiting === undefined ? Effect.void : Fiber.interrupt(waiting)
+        })
+      })
+  )
+
 /** @internal Builds an endpoint synchronously, so that no frame can arrive before its listeners. */
 export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint => {
   const mailbox = Effect.runSync(Mailbox.make<Frame, CloseError>())
   const closed = Deferred.unsafeMake<CloseError>(FiberId.none)
   let localClose: { readonly code: number; readonly reason: string } | undefined
-  let closeError: CloseError | undefined
   /** The receive side holds too many frames. */
   let paused = false
   /** The send side holds too much output: the peer does not read what it asks for. */
@@ -135,74 +211,9 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     return frames
   }
 
+  const side: ReceiveSide = { mailbox, receiver: undefined, closeError: undefined, unpause }
+
   const whenClosed = Effect.flatMap(Deferred.await(closed), Effect.fail)
-
-  /** The handler of `receive`, once it runs: frames go to it instead of the mailbox. */
-  let receiver: Receiver | undefined
-
-  /** Hands queued frames to the receiver until one of them returns a wait, or none is left. */
-  const drain = (active: Receiver): void => {
-    if (active.busy || active.draining) return
-    active.draining = true
-    try {
-      while (active.next < active.queue.length) {
-        const frame = active.queue[active.next]!
-        active.queue[active.next++] = undefined
-        const wait = active.handle(frame)
-        if (wait !== undefined) {
-          active.busy = true
-          active.wait(wait)
-          return
-        }
-      }
-      active.queue = []
-      active.next = 0
-      if (closeError !== undefined) active.end(closeError)
-      else unpause()
-    } finally {
-      active.draining = false
-    }
-  }
-
-  const receive = (handle: (frame: Frame) => Effect.Effect<void> | undefined): Effect.Effect<never, CloseError> =>
-    Effect.flatMap(
-      Effect.zip(Effect.runtime<never>(), mailbox.clear.pipe(Effect.orElseSucceed(Chunk.empty))),
-      ([runtime, early]) =>
-        Effect.async<never, CloseError>((resume) => {
-          const run = Runtime.runFork(runtime)
-          let waiting: Fiber.RuntimeFiber<void> | undefined
-          const active: Receiver = {
-            handle,
-            queue: Chunk.toArray(early),
-            next: 0,
-            busy: false,
-            draining: false,
-            wait: (effect) => {
-              const fiber = run(effect)
-              waiting = fiber
-              fiber.addObserver((exit) => {
-                waiting = undefined
-                if (Exit.isFailure(exit)) {
-                  receiver = undefined
-                  return resume(Effect.failCause(exit.cause))
-                }
-                active.busy = false
-                drain(active)
-              })
-            },
-            end: (error) => {
-              receiver = undefined
-              resume(Effect.fail(error))
-            }
-          }
-          receiver = active
-          drain(active)
-          return Effect.suspend(() => {
-            if (receiver === active) receiver = undefined
-            return waiting === undefined ? Effect.void : Fiber.interrupt(waiting)
-          })
-        })
-    )
 
   const send = (frame: Frame): Effect.Effect<void, CloseError> =>
     Effect.suspend(() => {
@@ -244,7 +255,7 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
 
   const close = (code: number, reason = ""): Effect.Effect<CloseError> =>
     Effect.suspend(() => {
-      if (closeError === undefined && localClose === undefined && driver.canWrite()) {
+      if (side.closeError === undefined && localClose === undefined && driver.canWrite()) {
         if (!CloseReason.isSendableCode(code)) return Effect.dieMessage(`close code ${code} cannot be sent`)
         localClose = { code, reason: CloseReason.truncate(reason) }
         driver.startClose(localClose.code, localClose.reason)
@@ -257,24 +268,24 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
   const terminate = (code?: number, reason = ""): Effect.Effect<CloseError> =>
     Effect.suspend(() => {
       // A close the peer started stays the peer's, even when this side drops the connection early.
-      if (closeError === undefined && localClose === undefined && driver.canWrite()) {
+      if (side.closeError === undefined && localClose === undefined && driver.canWrite()) {
         localClose = { code: code ?? 1006, reason: CloseReason.truncate(reason) }
         if (code !== undefined && CloseReason.isSendableCode(code)) driver.startClose(code, localClose.reason)
       }
-      if (closeError === undefined) driver.kill()
+      if (side.closeError === undefined) driver.kill()
       return Deferred.await(closed)
     })
 
   const transport: Transport = {
     frames: Mailbox.toStream(mailbox).pipe(Stream.mapChunks(resumeIfDrained)),
-    receive,
+    receive: (handle) => receiveWith(side, handle),
     send,
     sendAll,
     trySend,
     close,
     terminate,
     closed: Deferred.await(closed),
-    isOpen: Effect.sync(() => closeError === undefined && localClose === undefined && driver.canWrite()),
+    isOpen: Effect.sync(() => side.closeError === undefined && localClose === undefined && driver.canWrite()),
     unsent: Effect.sync(() => ({ messages: unflushed, bytes: driver.buffered() })),
     remoteAddress: options.remoteAddress
   }
@@ -284,29 +295,29 @@ export const unsafeMake = (driver: Driver, options: EndpointOptions): Endpoint =
     onFrame: (frame) => {
       // Once this side closes, what still arrives is dropped: buffering it could pause the reader and
       // keep the peer's close frame from being read.
-      if (closeError !== undefined || localClose !== undefined) return
-      const active = receiver
+      if (side.closeError !== undefined || localClose !== undefined) return
+      const active = side.receiver
       if (active !== undefined) {
         active.queue.push(frame)
         if (active.busy || active.draining) {
           if (!paused && active.queue.length - active.next >= options.receiveHighWaterMark) pauseReceive()
           return
         }
-        return drain(active)
+        return drain(side, active)
       }
       mailbox.unsafeOffer(frame)
       if (!paused && bufferedFrames() >= options.receiveHighWaterMark) pauseReceive()
     },
     onClose: (code, reason) => {
       const makeError = options.makeCloseError
-      if (closeError !== undefined) return
-      closeError =
+      if (side.closeError !== undefined) return
+      side.closeError =
         localClose === undefined
           ? makeError({ code, reason, initiator: "remote" })
           : makeError({ code: localClose.code, reason: localClose.reason, initiator: "local" })
-      mailbox.unsafeDone(Exit.fail(closeError))
-      Deferred.unsafeDone(closed, Effect.succeed(closeError))
-      if (receiver !== undefined) drain(receiver)
+      mailbox.unsafeDone(Exit.fail(side.closeError))
+      Deferred.unsafeDone(closed, Effect.succeed(side.closeError))
+      if (side.receiver !== undefined) drain(side, side.receiver)
     }
   }
 }
