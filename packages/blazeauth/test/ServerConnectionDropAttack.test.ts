@@ -16,6 +16,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import WebSocket from "ws"
+import { observedFile } from "./support/observedFile.js"
 import { fixtures, msg, payloadOf, withLicense } from "./support/server.js"
 import { eventually } from "../../../test/kit/eventually.js"
 
@@ -64,31 +65,18 @@ const connectionClosed: Effect.Effect<boolean> = Effect.flatMap(FiberRef.get(ser
   transport === undefined ? Effect.succeed(false) : Effect.map(transport.isOpen, (open) => !open)
 )
 
-const countedFile = (probe: Probe, file: FileSystem.File, handle: { readsAfterClose: number }): FileSystem.File => ({
-  [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-  fd: file.fd,
-  get stat() {
-    return file.stat
-  },
-  seek: (offset, from) => file.seek(offset, from),
-  get sync() {
-    return file.sync
-  },
-  read: (buffer) =>
-    Effect.flatMap(connectionClosed, (closed) => {
+const countedFile = (probe: Probe, file: FileSystem.File, handle: { readsAfterClose: number }): FileSystem.File =>
+  observedFile(
+    file,
+    Effect.map(connectionClosed, (closed) => {
       probe.reads++
       if (closed) {
         probe.readsAfterClose++
         handle.readsAfterClose++
         probe.mostReadsAfterCloseOnOneHandle = Math.max(probe.mostReadsAfterCloseOnOneHandle, handle.readsAfterClose)
       }
-      return file.read(buffer)
-    }),
-  readAlloc: (size) => file.readAlloc(size),
-  truncate: (length) => file.truncate(length),
-  write: (buffer) => file.write(buffer),
-  writeAll: (buffer) => file.writeAll(buffer)
-})
+    })
+  )
 
 /** Node's file system with opens, closes and reads counted (the startup checksums use `stream`). */
 const countingFileSystem = (probe: Probe): Layer.Layer<FileSystem.FileSystem> =>

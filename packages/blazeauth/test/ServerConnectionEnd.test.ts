@@ -14,6 +14,7 @@ import { Deferred, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { observedFile } from "./support/observedFile.js"
 import { fixtures, msg, payloadOf, readStream, withLicense } from "./support/server.js"
 import { base64 } from "../../../test/kit/bytes.js"
 import { eventually } from "../../../test/kit/eventually.js"
@@ -39,27 +40,14 @@ const anyClosed = (probe: Probe): Effect.Effect<boolean> =>
     (open) => open.some((isOpen) => !isOpen)
   )
 
-const countedFile = (probe: Probe, file: FileSystem.File): FileSystem.File => ({
-  [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-  fd: file.fd,
-  get stat() {
-    return file.stat
-  },
-  seek: (offset, from) => file.seek(offset, from),
-  get sync() {
-    return file.sync
-  },
-  read: (buffer) =>
-    Effect.flatMap(anyClosed(probe), (closed) => {
+const countedFile = (probe: Probe, file: FileSystem.File): FileSystem.File =>
+  observedFile(
+    file,
+    Effect.map(anyClosed(probe), (closed) => {
       probe.reads++
       if (closed) probe.readsAfterClose++
-      return file.read(buffer)
-    }),
-  readAlloc: (size) => file.readAlloc(size),
-  truncate: (length) => file.truncate(length),
-  write: (buffer) => file.write(buffer),
-  writeAll: (buffer) => file.writeAll(buffer)
-})
+    })
+  )
 
 /** Node's file system, with opens, closes and reads counted (the server's startup checksums use `stream`). */
 const countingFileSystem = (probe: Probe): Layer.Layer<FileSystem.FileSystem> =>
